@@ -1,0 +1,44 @@
+package testenv
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestMustHaveProgramFindsSh(t *testing.T) {
+	if got := MustHaveProgram(t, "sh", "dash"); got == "" {
+		t.Fatal("MustHaveProgram(sh) returned an empty path")
+	}
+}
+
+type recorder struct {
+	testing.TB
+	skipped, failed bool
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Skipf(format string, args ...any) {
+	r.skipped = true
+}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.failed = true
+}
+
+func TestMissingProgramSkipsOrFails(t *testing.T) {
+	for _, strict := range []string{"", "1"} {
+		t.Run("strict="+strict, func(t *testing.T) {
+			t.Setenv(StrictEnv, strict)
+			r := &recorder{TB: t}
+			MustHaveProgram(r, "lbkit-no-such-program", "none")
+			if strict == "1" && !r.failed {
+				t.Error("strict mode: missing program did not fail the test")
+			}
+			if strict == "" && !r.skipped {
+				t.Error("missing program did not skip the test")
+			}
+		})
+	}
+}

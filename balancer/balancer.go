@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"time"
 )
 
@@ -144,8 +145,9 @@ type PickResult struct {
 	// immutable copy of the State: read it, do not modify it.
 	Endpoint *Endpoint
 	// load is the endpoint's in-flight counter when the algorithm tracks
-	// load, nil otherwise.
-	load *endpointLoad
+	// load, nil otherwise; total is the balancer-wide one, for bounded load.
+	load  *endpointLoad
+	total *atomic.Int64
 }
 
 // Done reports that the picked request or connection has ended. Load-aware
@@ -156,6 +158,9 @@ type PickResult struct {
 func (r PickResult) Done(info DoneInfo) {
 	if r.load != nil {
 		r.load.done(info)
+	}
+	if r.total != nil {
+		r.total.Add(-1)
 	}
 }
 
@@ -295,6 +300,9 @@ var (
 	// ErrInvalidEndpoint means Update was given an endpoint with an empty
 	// or duplicate Addr; nothing was changed.
 	ErrInvalidEndpoint = errors.New("balancer: invalid endpoint")
+	// ErrInvalidConfig means a standalone table was asked for with invalid
+	// parameters (see NewMaglevTable).
+	ErrInvalidConfig = errors.New("balancer: invalid configuration")
 	// ErrClosed means Update was called after Close.
 	ErrClosed = errors.New("balancer: closed")
 )

@@ -94,3 +94,29 @@ func xxh64(b []byte, seed uint64) uint64 {
 	h ^= h >> 32
 	return h
 }
+
+// xxh64String hashes s with seed without allocating.
+func xxh64String(s string, seed uint64) uint64 {
+	return xxh64(unsafe.Slice(unsafe.StringData(s), len(s)), seed)
+}
+
+// mix64 is a bijective 64-bit finalizer (splitmix64's), used to derive
+// further independent values from one hash.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// golden is 2^64/φ, splitmix64's increment.
+const golden uint64 = 0x9e3779b97f4a7c15
+
+// fastrange maps x uniformly onto [0, n) with a multiply instead of a
+// division (Lemire, "A fast alternative to the modulo reduction").
+func fastrange(x uint64, n uint64) uint64 {
+	hi, _ := bits.Mul64(x, n)
+	return hi
+}

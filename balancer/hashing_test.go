@@ -75,8 +75,8 @@ func hostLoss(tb testing.TB, b balancer.Builder, n, remove int, keys []uint64) (
 }
 
 func TestDisruption(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds large tables")
+	if testing.Short() || raceEnabled {
+		t.Skip("builds large tables; deterministic, so nothing for -race to find")
 	}
 	keys := randomKeys(200000)
 	tests := []struct {
@@ -106,8 +106,8 @@ func TestDisruption(t *testing.T) {
 func TestMaglevTableBalance(t *testing.T) {
 	for _, n := range []int{1, 3, 100, 400, 1000} {
 		names := make([]string, n)
-		for i := range names {
-			names[i] = hosts(n)[i].Addr
+		for i, e := range hosts(n) {
+			names[i] = e.Addr
 		}
 		tb, err := balancer.NewMaglevTable(names, nil, 0)
 		if err != nil {

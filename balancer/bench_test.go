@@ -3,8 +3,12 @@ package balancer_test
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lbkit/lbkit/balancer"
 	"github.com/lbkit/lbkit/balancer/balancertest"
@@ -14,6 +18,8 @@ import (
 // and compare against BenchmarkBaseline of the same run (see doc.go).
 
 var sink atomic.Uint64
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
 
 // BenchmarkBaseline is the reference the pick figures are read against on a
 // shared, noisy machine: one atomic increment, serial and parallel.
@@ -113,6 +119,7 @@ func BenchmarkPick(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/n=%d/parallel", a.name, n), func(b *testing.B) {
 				bl := build(b)
 				b.ReportAllocs()
+				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
 					i := 0
 					for pb.Next() {
@@ -202,6 +209,78 @@ func BenchmarkDisruption(b *testing.B) {
 				b.ReportMetric(100*opt, "optimum%")
 				b.ReportMetric(moved/opt, "×optimum")
 			})
+		}
+	}
+}
+
+// BenchmarkPickVsAtomic measures Pick+Done against one atomic increment in
+// alternating chunks of 2000 operations, so both see the same load on a
+// shared machine; it reports the median ratio ("×atomic") and that ratio
+// scaled to the 5 ns an uncontended atomic add costs on an idle core of
+// this class ("ns@5ns"), next to the raw ns/op. Parallel runs one such
+// loop per GOMAXPROCS goroutine against a shared counter.
+func BenchmarkPickVsAtomic(b *testing.B) {
+	for _, a := range benchAlgs[:6] {
+		for _, n := range []int{3, 100, 1000} {
+			eps := hosts(n)
+			if a.weighted {
+				for i := range eps {
+					eps[i].Weight = uint32(1 + i%4)
+				}
+			}
+			for _, par := range []bool{false, true} {
+				mode := "serial"
+				if par {
+					mode = "parallel"
+				}
+				b.Run(fmt.Sprintf("%s/n=%d/%s", a.name, n, mode), func(b *testing.B) {
+					bl := a.b.Build(balancer.BuildOptions{})
+					defer bl.Close()
+					if err := bl.Update(balancer.State{Endpoints: eps}); err != nil {
+						b.Fatal(err)
+					}
+					infos := benchInfos(a)
+					var ctr atomic.Uint32
+					const chunk = 2000
+					var mu sync.Mutex
+					var ratios []float64
+					loop := func(ops int) {
+						var mine []float64
+						for done := 0; done < ops; done += chunk {
+							t0 := time.Now()
+							for i := range chunk {
+								r, _ := bl.Pick(infos[i&1023])
+								r.Done(balancer.DoneInfo{})
+							}
+							t1 := time.Now()
+							for range chunk {
+								ctr.Add(1)
+							}
+							t2 := time.Now()
+							mine = append(mine, float64(t1.Sub(t0))/float64(max(t2.Sub(t1), 1)))
+						}
+						mu.Lock()
+						ratios = append(ratios, mine...)
+						mu.Unlock()
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					procs := 1
+					if par {
+						procs = runtimeProcs()
+					}
+					var wg sync.WaitGroup
+					for range procs {
+						wg.Go(func() { loop(max(b.N/procs, chunk)) })
+					}
+					wg.Wait()
+					b.StopTimer()
+					slices.Sort(ratios)
+					med := ratios[len(ratios)/2]
+					b.ReportMetric(med, "×atomic")
+					b.ReportMetric(5*med, "ns@5ns")
+				})
+			}
 		}
 	}
 }

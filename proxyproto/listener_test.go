@@ -251,6 +251,10 @@ func TestPolicies(t *testing.T) {
 		{Use, valid, want{data: "app", remote: "192.168.0.1:56324"}},
 		{Use, none, want{data: string(none), remote: "real"}},
 		{Use, bad, want{err: ErrUnsupportedProtocol}},
+		// Streams that share a prefix with a signature are data.
+		{Use, []byte("POST / HTTP/1.0\r\n"), want{data: "POST / HTTP/1.0\r\n", remote: "real"}},
+		{Use, []byte("PROXIMITY\n"), want{data: "PROXIMITY\n", remote: "real"}},
+		{Use, []byte("\r\n\r\nX"), want{data: "\r\n\r\nX", remote: "real"}},
 		{Ignore, valid, want{data: "app", remote: "real"}},
 		{Ignore, none, want{data: string(none), remote: "real"}},
 		{Reject, valid, want{err: ErrRejected}},
@@ -258,7 +262,7 @@ func TestPolicies(t *testing.T) {
 		{Skip, valid, want{data: string(valid), remote: "real"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.policy.String()+"/"+strings.ReplaceAll(string(tt.in[:4]), "\r\n", "sig"), func(t *testing.T) {
+		t.Run(tt.policy.String()+"/"+strings.ReplaceAll(string(tt.in[:4]), "\r\n", "CRLF"), func(t *testing.T) {
 			l := listen(t, func(l *Listener) {
 				l.Policy = func(net.Addr) Policy { return tt.policy }
 				l.ReadHeaderTimeout = 5 * time.Second

@@ -130,6 +130,15 @@ var ErrRejected = errors.New("proxyproto: header rejected by policy")
 // RemoteAddr in its accept loop should do so in the connection's own
 // goroutine, as net/http does.
 //
+// The header timeout runs from Accept; a header not complete by then gives
+// an error wrapping os.ErrDeadlineExceeded (under Require).
+//
+// Under Require, a Write waits for the header too (the spec forbids
+// processing a connection before it): a server-first protocol (SMTP, SSH)
+// behind AWS NLB, which sends the header with the client's first data,
+// waits until the client speaks. That is NLB's behaviour, not this
+// package's.
+//
 // The zero value of every field but Listener is usable.
 type Listener struct {
 	net.Listener

@@ -81,6 +81,8 @@ type Monitor struct {
 	subs    []*subscriber
 	ran     bool
 
+	probed atomic.Uint64 // probe results applied (or dropped as stale)
+
 	wake     chan struct{} // scheduler: the heap's head may have changed
 	dispatch chan struct{} // dispatcher: events or subscribers are pending
 }
@@ -249,6 +251,9 @@ func (m *Monitor) removeLocked(e *entry, now time.Time) {
 	m.unscheduleLocked(e)
 	e.gen++
 	old := e.h
+	if e.h.Ejected {
+		m.outlier.ejected--
+	}
 	delete(m.targets, e.h.Target)
 	nh := TargetHealth{Target: e.h.Target, State: StateUnused, Reason: ReasonNotRegistered,
 		Description: ReasonNotRegistered.Description(), Since: now}
@@ -413,7 +418,11 @@ func (m *Monitor) setHealthDescLocked(e *entry, s State, r Reason, desc string, 
 func (m *Monitor) emitLocked(ev Event) {
 	m.seq++
 	m.snap = nil
-	m.pending = append(m.pending, ev)
+	if len(m.subs) > 0 {
+		// Without subscribers nobody will read the event; a later
+		// subscriber starts from a snapshot instead.
+		m.pending = append(m.pending, ev)
+	}
 	m.log.Info("healthcheck: transition", "target", ev.New.Target.Addr, "from", describe(ev.Old), "to", describe(ev.New), "description", ev.New.Description)
 	m.signal(m.dispatch)
 }
@@ -549,6 +558,7 @@ func safeCheck(ctx context.Context, c Checker, t Target) (err error) {
 func (m *Monitor) finish(p *probe, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.probed.Add(1)
 	e := p.e
 	e.inFlight = false
 	if e.gen != p.gen || m.targets[p.target] != e {
@@ -636,12 +646,10 @@ func (m *Monitor) dispatcher(ctx context.Context) {
 			if s.gone.Load() {
 				continue
 			}
+			// Events up to s.seen are already reflected in what s got
+			// (its first snapshot was taken after them).
 			var evs []Event
-			if s.seen < m.seqAfter(base, len(events)) {
-				from := 0
-				if s.seen > base {
-					from = int(s.seen - base)
-				}
+			if from := int(max(s.seen, base) - base); from < len(events) {
 				evs = events[from:]
 			}
 			if len(evs) > 0 || s.fresh {
@@ -652,5 +660,3 @@ func (m *Monitor) dispatcher(ctx context.Context) {
 		}
 	}
 }
-
-func (m *Monitor) seqAfter(base uint64, n int) uint64 { return base + uint64(n) }

@@ -157,6 +157,7 @@ type outlierState struct {
 	cfg      OutlierConfig
 	nextTick time.Time
 	ejected  int
+	sweeps   atomic.Uint64 // interval sweeps done, for tests
 }
 
 // outlierHost is one target's counters. The atomics are updated under
@@ -283,6 +284,7 @@ func (m *Monitor) outlierTickLocked(now time.Time) time.Duration {
 	}
 	os.nextTick = now.Add(os.cfg.Interval)
 	m.sweepLocked(now)
+	os.sweeps.Add(1)
 	return os.cfg.Interval
 }
 

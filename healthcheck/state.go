@@ -76,7 +76,7 @@ func (r Reason) Description() string {
 	case ReasonRegistrationInProgress:
 		return "Target registration is in progress"
 	case ReasonInitialHealthChecking:
-		return "Initial health checking in progress"
+		return "Initial health checks in progress"
 	case ReasonResponseCodeMismatch:
 		return "Health checks failed with these codes: []"
 	case ReasonTimeout:

@@ -77,6 +77,7 @@ type Monitor struct {
 
 	mu      sync.RWMutex
 	targets map[Target]*entry
+	hot     sync.Map // Target → *entry, mirrors targets for Report's lock-free lookup
 	due     dueHeap
 	notUsed bool
 	seq     uint64 // events so far
@@ -191,6 +192,9 @@ func (m *Monitor) Register(targets ...Target) {
 			e = &entry{index: -1}
 			e.h.Target = t
 			m.targets[t] = e
+			if m.outlier != nil {
+				m.hot.Store(t, e)
+			}
 		}
 		e.gen++
 		e.succ, e.fail = 0, 0
@@ -265,6 +269,7 @@ func (m *Monitor) removeLocked(e *entry, now time.Time) {
 		m.outlier.ejected--
 	}
 	delete(m.targets, e.h.Target)
+	m.hot.Delete(e.h.Target)
 	nh := TargetHealth{Target: e.h.Target, State: StateUnused, Reason: ReasonNotRegistered,
 		Description: ReasonNotRegistered.Description(), Since: now}
 	m.emitLocked(Event{Time: now, Old: old, New: nh})

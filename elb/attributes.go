@@ -25,7 +25,11 @@ type attr[T any] struct {
 func boolAttr[T any](key string, fam LoadBalancerType, f func(*T) *bool) attr[T] {
 	return attr[T]{key, fam,
 		func(t *T) string { return strconv.FormatBool(*f(t)) },
-		func(t *T, s string) bool { b, err := strconv.ParseBool(s); *f(t) = b; return err == nil && (s == "true" || s == "false") }}
+		func(t *T, s string) bool {
+			b, err := strconv.ParseBool(s)
+			*f(t) = b
+			return err == nil && (s == "true" || s == "false")
+		}}
 }
 
 func boolPtrAttr[T any](key string, fam LoadBalancerType, f func(*T) **bool) attr[T] {
@@ -100,7 +104,11 @@ var tgAttrs = []attr[TargetGroupAttributes]{
 	stringAttr("load_balancing.algorithm.type", LoadBalancerTypeApplication, func(a *TargetGroupAttributes) *Algorithm { return &a.Algorithm }),
 	{"slow_start.duration_seconds", LoadBalancerTypeApplication,
 		func(a *TargetGroupAttributes) string { return strconv.Itoa(a.SlowStartSeconds) },
-		func(a *TargetGroupAttributes, s string) bool { n, err := strconv.Atoi(s); a.SlowStartSeconds = n; return err == nil }},
+		func(a *TargetGroupAttributes, s string) bool {
+			n, err := strconv.Atoi(s)
+			a.SlowStartSeconds = n
+			return err == nil
+		}},
 	stringAttr("load_balancing.cross_zone.enabled", "", func(a *TargetGroupAttributes) *CrossZoneMode { return &a.CrossZone }),
 	boolAttr("proxy_protocol_v2.enabled", LoadBalancerTypeNetwork, func(a *TargetGroupAttributes) *bool { return &a.ProxyProtocolV2 }),
 	boolPtrAttr("preserve_client_ip.enabled", LoadBalancerTypeNetwork, func(a *TargetGroupAttributes) **bool { return &a.PreserveClientIP }),

@@ -1,6 +1,7 @@
 package elb
 
 import (
+	"math/bits"
 	"net/http"
 	"net/netip"
 	"net/textproto"
@@ -65,20 +66,81 @@ func (m Match) Action() *Action {
 // Router evaluates requests against a listener's rules with ALB's
 // semantics. It is immutable and safe for concurrent use; build a new one
 // when the listener changes (and swap it atomically in a data plane).
+//
+// Layout, for speed on the request path: rules repeat conditions (one host
+// with many paths), so the router keeps each distinct condition once, and a
+// rule is a list of condition ids; Route evaluates a distinct condition at
+// most once per request. An exact-host index skips the rules that name
+// other hosts.
 type Router struct {
-	rules []compiledRule
+	rules []compiledRule // in ascending priority
+	ids   []uint16       // condition ids of every rule, rule after rule
+	conds []compiledCond // distinct conditions
 	def   []Action
+	// headers are the distinct header names the rules read; conditions
+	// refer to them by index so each header is looked up once per request.
+	headers []string
+	// Exact-host index: a rule whose host-header condition has only exact
+	// values can match only those hosts. indexed is false when there are
+	// more than maxIndexedRules rules.
+	indexed bool
+	hostAny ruleSet            // rules that can match any host
+	hostIdx map[string]ruleSet // lower-cased host → rules naming it
+}
+
+// maxIndexedRules bounds the exact-host index (AWS allows 100 rules per
+// load balancer; the index covers more than that).
+const maxIndexedRules = 256
+
+// ruleSet is a bitset over positions in Router.rules.
+type ruleSet [maxIndexedRules / 64]uint64
+
+func (s *ruleSet) add(i int)      { s[i>>6] |= 1 << (i & 63) }
+func (s *ruleSet) has(i int) bool { return s[i>>6]&(1<<(i&63)) != 0 }
+func (s *ruleSet) union(o *ruleSet) {
+	for i := range s {
+		s[i] |= o[i]
+	}
 }
 
 type compiledRule struct {
-	rule    *Rule
-	actions []Action
-	conds   []compiledCond
+	// n and inline hold the rule's condition ids when there are at most
+	// len(inline) (AWS allows 5 condition values, so always in practice),
+	// keeping a rule's data in one cache line; otherwise n is 0 and they
+	// are Router.ids[start:end].
+	n          uint8
+	inline     [7]uint16
+	start, end uint32
+	rule       *Rule
+	actions    []Action
 }
 
+// condIDs returns the rule's condition ids.
+func (rt *Router) condIDs(r *compiledRule) []uint16 {
+	if r.n > 0 {
+		return r.inline[:r.n]
+	}
+	return rt.ids[r.start:r.end]
+}
+
+// condKind is a condition field as a small integer, in evaluation order:
+// cheap and selective conditions first.
+type condKind uint8
+
+const (
+	kindSourceIP condKind = iota
+	kindHost
+	kindPath
+	kindMethod
+	kindHeader
+	kindQuery
+)
+
 type compiledCond struct {
+	kind     condKind
 	field    ConditionField
 	header   string // canonical header name (http-header)
+	hidx     int    // index of header in Router.headers
 	pats     []pattern
 	methods  []string
 	prefixes []netip.Prefix
@@ -91,16 +153,9 @@ type queryPattern struct {
 	value  pattern
 }
 
-// fieldCost orders a rule's conditions so the cheapest and most selective
-// run first; conditions are ANDed, so the order does not change the result.
-var fieldCost = map[ConditionField]int{
-	FieldHTTPRequestMethod: 0,
-	FieldSourceIP:          1,
-	FieldHostHeader:        2,
-	FieldPathPattern:       3,
-	FieldHTTPHeader:        4,
-	FieldQueryString:       5,
-}
+// maxConds bounds the distinct conditions of one router: ids are uint16.
+// AWS's quotas (100 rules, 5 condition values each) stay far below.
+const maxConds = 1 << 16
 
 // NewRouter compiles the rules of l. Rules are ordered by ascending
 // Priority (rules with equal priorities, which Validate rejects, keep their
@@ -118,21 +173,98 @@ func NewRouter(l *Listener) (*Router, error) {
 		return nil, ErrUnroutable
 	}
 	rt := &Router{def: def}
+	type pending struct {
+		rule *Rule
+		ids  []uint16
+	}
+	var rules []pending
+	byKey := map[string]uint16{}
 	for _, r := range l.Rules {
-		cr := compiledRule{rule: r, actions: orderedActions(r.Actions)}
-		for ci, c := range r.Conditions {
-			cc, err := compileCondition(c)
-			if err != nil {
-				err.Path = "rules[priority " + itoa(r.Priority) + "].conditions[" + itoa(ci) + "]" + err.Path
-				return nil, err
-			}
-			cr.conds = append(cr.conds, cc)
+		if r == nil {
+			continue
 		}
-		slices.SortStableFunc(cr.conds, func(a, b compiledCond) int { return fieldCost[a.field] - fieldCost[b.field] })
+		pr := pending{rule: r}
+		for ci, c := range r.Conditions {
+			key := condKey(c)
+			id, ok := byKey[key]
+			if !ok {
+				cc, err := compileCondition(c)
+				if err != nil {
+					err.Path = "rules[priority " + itoa(r.Priority) + "].conditions[" + itoa(ci) + "]" + err.Path
+					return nil, err
+				}
+				if len(rt.conds) >= maxConds {
+					return nil, &Error{Path: "rules", Code: CodeTooManyRules, Message: "Too many distinct conditions to compile"}
+				}
+				if cc.kind == kindHost {
+					for i := range cc.pats {
+						cc.pats[i].fold = false // the request host is lower-cased once in Route
+					}
+				}
+				if cc.kind == kindHeader {
+					cc.hidx = slices.Index(rt.headers, cc.header)
+					if cc.hidx < 0 {
+						cc.hidx = len(rt.headers)
+						rt.headers = append(rt.headers, cc.header)
+					}
+				}
+				id = uint16(len(rt.conds))
+				rt.conds = append(rt.conds, cc)
+				byKey[key] = id
+			}
+			pr.ids = append(pr.ids, id)
+		}
+		slices.SortStableFunc(pr.ids, func(a, b uint16) int { return int(rt.conds[a].kind) - int(rt.conds[b].kind) })
+		rules = append(rules, pr)
+	}
+	slices.SortStableFunc(rules, func(a, b pending) int { return a.rule.Priority - b.rule.Priority })
+	for _, pr := range rules {
+		cr := compiledRule{rule: pr.rule, actions: orderedActions(pr.rule.Actions)}
+		if len(pr.ids) > 0 && len(pr.ids) <= len(cr.inline) {
+			cr.n = uint8(copy(cr.inline[:], pr.ids))
+		} else {
+			cr.start = uint32(len(rt.ids))
+			rt.ids = append(rt.ids, pr.ids...)
+			cr.end = uint32(len(rt.ids))
+		}
 		rt.rules = append(rt.rules, cr)
 	}
-	slices.SortStableFunc(rt.rules, func(a, b compiledRule) int { return a.rule.Priority - b.rule.Priority })
+	rt.buildHostIndex()
 	return rt, nil
+}
+
+func (rt *Router) buildHostIndex() {
+	if len(rt.rules) > maxIndexedRules {
+		return
+	}
+	rt.indexed = true
+	rt.hostIdx = map[string]ruleSet{}
+	for i, r := range rt.rules {
+		var exact []string
+		for _, id := range rt.condIDs(&r) {
+			c := &rt.conds[id]
+			if c.kind != kindHost {
+				continue
+			}
+			exact = []string{}
+			for _, p := range c.pats {
+				if p.kind != kindExact {
+					exact = nil
+					break
+				}
+				exact = append(exact, p.lit)
+			}
+		}
+		if exact == nil {
+			rt.hostAny.add(i)
+			continue
+		}
+		for _, h := range exact {
+			set := rt.hostIdx[h]
+			set.add(i)
+			rt.hostIdx[h] = set
+		}
+	}
 }
 
 // Terminal reports whether actions of type t end a rule (forward, redirect,
@@ -153,21 +285,26 @@ func compileCondition(c Condition) (compiledCond, *Error) {
 	cc := compiledCond{field: c.Field}
 	switch c.Field {
 	case FieldHostHeader:
+		cc.kind = kindHost
 		for _, v := range c.Values {
 			cc.pats = append(cc.pats, compilePattern(v, true, false))
 		}
 	case FieldPathPattern:
+		cc.kind = kindPath
 		for _, v := range c.Values {
 			cc.pats = append(cc.pats, compilePattern(v, false, false))
 		}
 	case FieldHTTPHeader:
+		cc.kind = kindHeader
 		cc.header = textproto.CanonicalMIMEHeaderKey(c.HTTPHeaderName)
 		for _, v := range c.Values {
 			cc.pats = append(cc.pats, compilePattern(v, true, false))
 		}
 	case FieldHTTPRequestMethod:
+		cc.kind = kindMethod
 		cc.methods = slices.Clone(c.Values)
 	case FieldSourceIP:
+		cc.kind = kindSourceIP
 		for i, v := range c.Values {
 			p, err := netip.ParsePrefix(v)
 			if err != nil {
@@ -176,6 +313,7 @@ func compileCondition(c Condition) (compiledCond, *Error) {
 			cc.prefixes = append(cc.prefixes, p.Masked())
 		}
 	case FieldQueryString:
+		cc.kind = kindQuery
 		for _, kv := range c.QueryStrings {
 			cc.qs = append(cc.qs, queryPattern{
 				key:    compilePattern(kv.Key, true, true),
@@ -189,19 +327,134 @@ func compileCondition(c Condition) (compiledCond, *Error) {
 	return cc, nil
 }
 
+// condKey identifies a condition by what it matches.
+func condKey(c Condition) string {
+	var b strings.Builder
+	b.WriteString(string(c.Field))
+	b.WriteByte(0)
+	b.WriteString(textproto.CanonicalMIMEHeaderKey(c.HTTPHeaderName))
+	for _, v := range c.Values {
+		b.WriteByte(0)
+		b.WriteString(v)
+	}
+	for _, kv := range c.QueryStrings {
+		b.WriteByte(0)
+		b.WriteString(kv.Key)
+		b.WriteByte(1)
+		b.WriteString(kv.Value)
+	}
+	return b.String()
+}
+
+// maxCachedHeaders is how many distinct header names Route caches per
+// request on the stack; conditions on further names look theirs up each
+// time.
+const maxCachedHeaders = 8
+
+// maxMemo is how many distinct conditions Route remembers results for;
+// conditions with higher ids are evaluated each time they are reached.
+const maxMemo = 512
+
+// evalCtx is what Route derives from a request once: the lower-cased host
+// without port, the unmapped source address, the header values read so
+// far and the results of the conditions evaluated so far. It lives on
+// Route's stack.
+type evalCtx struct {
+	req     *Request
+	host    string
+	hostLen int // >= 0: the lowered host is hostBuf[:hostLen]; -1: use host
+	src     netip.Addr
+	headers []string
+	hdrDone [maxCachedHeaders]bool
+	hdrVals [maxCachedHeaders][]string
+	// known and result are bitsets over condition ids.
+	known, result [maxMemo / 64]uint64
+	hostBuf       [256]byte
+}
+
 // Route returns the first rule, in ascending priority, whose conditions
-// all match req, or the default actions. It does not allocate (query
-// values longer than 512 bytes that need percent-decoding excepted) and
-// does not retain req.
+// all match req, or the default actions. It does not allocate (a Host
+// longer than 256 bytes with upper-case letters, and query parts longer
+// than 256 bytes that need percent-decoding, excepted) and does not retain
+// req.
 func (rt *Router) Route(req *Request) Match {
-	host := hostOnly(req.Host)
-	for i := range rt.rules {
-		r := &rt.rules[i]
-		if r.matches(req, host) {
-			return Match{Rule: r.rule, Actions: r.actions}
+	var ctx evalCtx
+	ctx.req = req
+	ctx.headers = rt.headers
+	ctx.host = hostOnly(req.Host)
+	ctx.hostLen = -1
+	if hasUpper(ctx.host) {
+		if len(ctx.host) <= len(ctx.hostBuf) {
+			for i := 0; i < len(ctx.host); i++ {
+				ctx.hostBuf[i] = lower(ctx.host[i])
+			}
+			ctx.hostLen = len(ctx.host)
+		} else {
+			ctx.host = strings.ToLower(ctx.host)
+		}
+	}
+	ctx.src = req.SourceIP.Unmap()
+	if !rt.indexed {
+		for i := range rt.rules {
+			if rt.ruleMatches(i, &ctx) {
+				return Match{Rule: rt.rules[i].rule, Actions: rt.rules[i].actions}
+			}
+		}
+		return Match{Actions: rt.def}
+	}
+	cand := rt.hostAny
+	var named ruleSet
+	var ok bool
+	if ctx.hostLen >= 0 {
+		named, ok = rt.hostIdx[string(ctx.hostBuf[:ctx.hostLen])]
+	} else {
+		named, ok = rt.hostIdx[ctx.host]
+	}
+	if ok {
+		cand.union(&named)
+	}
+	for w, bits := range cand {
+		for bits != 0 {
+			i := w<<6 + bits64(bits)
+			bits &= bits - 1
+			if rt.ruleMatches(i, &ctx) {
+				return Match{Rule: rt.rules[i].rule, Actions: rt.rules[i].actions}
+			}
 		}
 	}
 	return Match{Actions: rt.def}
+}
+
+// ruleMatches evaluates rule i, reusing condition results of this request.
+func (rt *Router) ruleMatches(i int, ctx *evalCtx) bool {
+	for _, id := range rt.condIDs(&rt.rules[i]) {
+		if id >= maxMemo {
+			if !rt.conds[id].matches(ctx) {
+				return false
+			}
+			continue
+		}
+		w, bit := id>>6, uint64(1)<<(id&63)
+		if ctx.known[w]&bit == 0 {
+			ctx.known[w] |= bit
+			if rt.conds[id].matches(ctx) {
+				ctx.result[w] |= bit
+			}
+		}
+		if ctx.result[w]&bit == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 // RouteHTTP evaluates r: its method, Host, escaped path, raw query,
@@ -226,59 +479,89 @@ func (rt *Router) RouteHTTP(r *http.Request) Match {
 // Len returns the number of rules, the default excluded.
 func (rt *Router) Len() int { return len(rt.rules) }
 
-func (r *compiledRule) matches(req *Request, host string) bool {
-	for i := range r.conds {
-		if !r.conds[i].matches(req, host) {
-			return false
-		}
-	}
-	return true
-}
-
-func (c *compiledCond) matches(req *Request, host string) bool {
-	switch c.field {
-	case FieldHTTPRequestMethod:
-		for _, m := range c.methods {
-			if m == req.Method {
+func (c *compiledCond) matches(ctx *evalCtx) bool {
+	switch c.kind {
+	case kindMethod:
+		m := ctx.req.Method
+		for _, x := range c.methods {
+			if x == m {
 				return true
 			}
 		}
 		return false
-	case FieldSourceIP:
-		if !req.SourceIP.IsValid() {
+	case kindSourceIP:
+		if !ctx.src.IsValid() {
 			return false
 		}
-		ip := req.SourceIP.Unmap()
 		for _, p := range c.prefixes {
-			if p.Contains(ip) {
+			if p.Contains(ctx.src) {
 				return true
 			}
 		}
 		return false
-	case FieldHostHeader:
-		return matchAny(c.pats, host)
-	case FieldPathPattern:
-		return matchAny(c.pats, req.Path)
-	case FieldHTTPHeader:
-		if req.Header == nil {
-			return false
+	case kindHost:
+		if ctx.hostLen >= 0 {
+			return matchAny(c.pats, ctx.hostBuf[:ctx.hostLen])
 		}
-		for _, v := range req.Header.Values(c.header) {
+		return matchAny(c.pats, ctx.host)
+	case kindPath:
+		return matchAny(c.pats, ctx.req.Path)
+	case kindHeader:
+		for _, v := range ctx.headerValues(c.hidx) {
 			if matchAny(c.pats, v) {
 				return true
 			}
 		}
 		return false
-	case FieldQueryString:
-		return c.matchQuery(req.RawQuery)
+	case kindQuery:
+		return c.matchQuery(ctx.req.RawQuery)
 	}
 	return false
+}
+
+// headerValues returns the values of header i, looked up once per request.
+func (ctx *evalCtx) headerValues(i int) []string {
+	h := ctx.req.Header
+	if h == nil {
+		return nil
+	}
+	if i >= maxCachedHeaders {
+		return h.Values(ctx.headers[i])
+	}
+	if !ctx.hdrDone[i] {
+		ctx.hdrVals[i] = h.Values(ctx.headers[i])
+		ctx.hdrDone[i] = true
+	}
+	return ctx.hdrVals[i]
 }
 
 // matchQuery reports whether one key=value pair of the query matches one of
 // the condition's patterns. Pairs are separated by "&"; a pair without "="
 // has an empty value.
 func (c *compiledCond) matchQuery(q string) bool {
+	if strings.IndexByte(q, '%') >= 0 {
+		return c.matchQueryDecoded(q)
+	}
+	for q != "" {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		for i := range c.qs {
+			p := &c.qs[i]
+			if (!p.hasKey || p.key.match(k)) && p.value.match(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matchQueryDecoded is matchQuery for a query with percent-escapes: each
+// key and value is decoded into a stack buffer before matching.
+func (c *compiledCond) matchQueryDecoded(q string) bool {
 	var kbuf, vbuf [256]byte
 	for q != "" {
 		var pair string
@@ -354,3 +637,5 @@ func hostOnly(h string) string {
 	}
 	return h[:i]
 }
+
+func bits64(x uint64) int { return bits.TrailingZeros64(x) }

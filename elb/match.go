@@ -106,12 +106,7 @@ func eq[S text](s S, lit string, fold bool) bool {
 		return false
 	}
 	if !fold {
-		for i := 0; i < len(s); i++ {
-			if s[i] != lit[i] {
-				return false
-			}
-		}
-		return true
+		return string(s) == lit // no allocation: the compiler compares in place
 	}
 	for i := 0; i < len(s); i++ {
 		if lower(s[i]) != lit[i] {
@@ -121,11 +116,12 @@ func eq[S text](s S, lit string, fold bool) bool {
 	return true
 }
 
-// match reports whether s matches the pattern. It does not allocate; the
-// general case is the classic greedy glob match with one backtrack point,
-// O(len(p)·len(s)) in the worst case and linear in the usual ones.
+// match reports whether s matches the pattern. It does not allocate.
 func (p *pattern) match(s string) bool { return globMatch(p, s) }
 
+// globMatch is match for strings and for bytes decoded on the stack. The
+// common shapes (exact, prefix, suffix) compare memory directly; the
+// general case is globGeneral.
 func globMatch[S text](p *pattern, s S) bool {
 	if len(s) < p.minLen {
 		return false
@@ -140,6 +136,12 @@ func globMatch[S text](p *pattern, s S) bool {
 	case kindSuffix:
 		return eq(s[len(s)-len(p.lit):], p.lit, p.fold)
 	}
+	return globGeneral(p, s)
+}
+
+// globGeneral is the classic greedy glob match with one backtrack point,
+// O(len(p)·len(s)) in the worst case and linear in the usual ones.
+func globGeneral[S text](p *pattern, s S) bool {
 	t := p.text
 	pi, si := 0, 0
 	starP, starS := -1, 0
@@ -178,9 +180,9 @@ func globMatch[S text](p *pattern, s S) bool {
 }
 
 // matchAny reports whether s matches one of ps.
-func matchAny(ps []pattern, s string) bool {
+func matchAny[S text](ps []pattern, s S) bool {
 	for i := range ps {
-		if ps[i].match(s) {
+		if globMatch(&ps[i], s) {
 			return true
 		}
 	}

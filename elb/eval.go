@@ -95,8 +95,7 @@ const maxIndexedRules = 256
 // ruleSet is a bitset over positions in Router.rules.
 type ruleSet [maxIndexedRules / 64]uint64
 
-func (s *ruleSet) add(i int)      { s[i>>6] |= 1 << (i & 63) }
-func (s *ruleSet) has(i int) bool { return s[i>>6]&(1<<(i&63)) != 0 }
+func (s *ruleSet) add(i int) { s[i>>6] |= 1 << (i & 63) }
 func (s *ruleSet) union(o *ruleSet) {
 	for i := range s {
 		s[i] |= o[i]

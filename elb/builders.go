@@ -39,7 +39,7 @@ func (s *Stack) AddTargetGroup(tg *TargetGroup) *TargetGroup {
 // LoadBalancer returns the stack's load balancer named name, or nil.
 func (s *Stack) LoadBalancer(name string) *LoadBalancer {
 	for _, lb := range s.LoadBalancers {
-		if lb.Name == name {
+		if lb != nil && lb.Name == name {
 			return lb
 		}
 	}
@@ -50,7 +50,7 @@ func (s *Stack) LoadBalancer(name string) *LoadBalancer {
 // nil.
 func (s *Stack) TargetGroup(ref string) *TargetGroup {
 	for _, tg := range s.TargetGroups {
-		if tg.Name == ref || (tg.ARN != "" && tg.ARN == ref) {
+		if tg != nil && (tg.Name == ref || (tg.ARN != "" && tg.ARN == ref)) {
 			return tg
 		}
 	}
@@ -68,7 +68,7 @@ func (lb *LoadBalancer) AddListener(protocol Protocol, port int, defaultActions 
 // Listener returns the load balancer's listener on port, or nil.
 func (lb *LoadBalancer) Listener(port int) *Listener {
 	for _, l := range lb.Listeners {
-		if l.Port == port {
+		if l != nil && l.Port == port {
 			return l
 		}
 	}

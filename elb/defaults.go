@@ -23,10 +23,14 @@ const (
 // report. It is idempotent.
 func (s *Stack) Defaults() {
 	for _, lb := range s.LoadBalancers {
-		lb.Defaults()
+		if lb != nil {
+			lb.Defaults()
+		}
 	}
 	for _, tg := range s.TargetGroups {
-		tg.Defaults()
+		if tg != nil {
+			tg.Defaults()
+		}
 	}
 }
 
@@ -69,7 +73,9 @@ func (lb *LoadBalancer) Defaults() {
 		}
 	}
 	for _, l := range lb.Listeners {
-		l.defaults(lb.Type)
+		if l != nil {
+			l.defaults(lb.Type)
+		}
 	}
 }
 
@@ -93,7 +99,9 @@ func (l *Listener) defaults(t LoadBalancerType) {
 	}
 	defaultActions(l.DefaultActions)
 	for _, r := range l.Rules {
-		defaultActions(r.Actions)
+		if r != nil {
+			defaultActions(r.Actions)
+		}
 	}
 }
 

@@ -86,6 +86,23 @@ type Router struct {
 	indexed bool
 	hostAny ruleSet            // rules that can match any host
 	hostIdx map[string]ruleSet // lower-cased host → rules naming it
+	// Exact-value indexes of http-header conditions, one per header name.
+	hdrIdx []headerIndex
+}
+
+// headerIndex is the exact-value index of one header: a rule with an
+// http-header condition on it whose values are all exact can match only
+// requests carrying one of those values.
+type headerIndex struct {
+	hidx    int                // index into Router.headers
+	any     ruleSet            // rules that do not constrain the header so
+	byValue map[string]ruleSet // lower-cased value → rules naming it
+}
+
+func (s *ruleSet) intersect(o *ruleSet) {
+	for i := range s {
+		s[i] &= o[i]
+	}
 }
 
 // maxIndexedRules bounds the exact-host index (AWS allows 100 rules per
@@ -136,7 +153,17 @@ const (
 )
 
 type compiledCond struct {
-	kind     condKind
+	kind condKind
+	// memo is the condition's slot in the per-request result cache, or -1:
+	// only conditions that several rules share are cached, as caching a
+	// condition evaluated once costs more than it saves.
+	memo int16
+	// nq > 0 enables a prefilter for host and path conditions: the input
+	// can match only if its first 8 bytes, masked by qm[i], equal qw[i]
+	// for some i (each value's literal prefix). It rejects most
+	// non-matching rules without calling the matcher.
+	nq       uint8
+	qw, qm   [MaxValuesPerCondition]uint64
 	field    ConditionField
 	header   string // canonical header name (http-header)
 	hidx     int    // index of header in Router.headers
@@ -200,6 +227,7 @@ func NewRouter(l *Listener) (*Router, error) {
 						cc.pats[i].fold = false // the request host is lower-cased once in Route
 					}
 				}
+				cc.buildPrefilter()
 				if cc.kind == kindHeader {
 					cc.hidx = slices.Index(rt.headers, cc.header)
 					if cc.hidx < 0 {
@@ -217,6 +245,20 @@ func NewRouter(l *Listener) (*Router, error) {
 		rules = append(rules, pr)
 	}
 	slices.SortStableFunc(rules, func(a, b pending) int { return a.rule.Priority - b.rule.Priority })
+	uses := make([]int, len(rt.conds))
+	for _, pr := range rules {
+		for _, id := range pr.ids {
+			uses[id]++
+		}
+	}
+	slots := 0
+	for id := range rt.conds {
+		rt.conds[id].memo = -1
+		if uses[id] > 1 && slots < maxMemo {
+			rt.conds[id].memo = int16(slots)
+			slots++
+		}
+	}
 	for _, pr := range rules {
 		cr := compiledRule{rule: pr.rule, actions: orderedActions(pr.rule.Actions)}
 		if len(pr.ids) > 0 && len(pr.ids) <= len(cr.inline) {
@@ -232,11 +274,56 @@ func NewRouter(l *Listener) (*Router, error) {
 	return rt, nil
 }
 
+// exactValues returns the literal values of a condition whose patterns are
+// all exact, or nil.
+func exactValues(c *compiledCond) []string {
+	var out []string
+	for _, p := range c.pats {
+		if p.kind != kindExact {
+			return nil
+		}
+		out = append(out, p.lit)
+	}
+	return out
+}
+
+func (rt *Router) buildHeaderIndexes() {
+	for h := range rt.headers {
+		hi := headerIndex{hidx: h, byValue: map[string]ruleSet{}}
+		constrained := false
+		for i, r := range rt.rules {
+			var exact []string
+			for _, id := range rt.condIDs(&r) {
+				c := &rt.conds[id]
+				if c.kind == kindHeader && c.hidx == h {
+					if exact = exactValues(c); exact != nil {
+						break
+					}
+				}
+			}
+			if exact == nil {
+				hi.any.add(i)
+				continue
+			}
+			constrained = true
+			for _, v := range exact {
+				set := hi.byValue[v]
+				set.add(i)
+				hi.byValue[v] = set
+			}
+		}
+		if constrained {
+			rt.hdrIdx = append(rt.hdrIdx, hi)
+		}
+	}
+}
+
 func (rt *Router) buildHostIndex() {
 	if len(rt.rules) > maxIndexedRules {
 		return
 	}
 	rt.indexed = true
+	rt.buildHeaderIndexes()
 	rt.hostIdx = map[string]ruleSet{}
 	for i, r := range rt.rules {
 		var exact []string
@@ -326,6 +413,54 @@ func compileCondition(c Condition) (compiledCond, *Error) {
 	return cc, nil
 }
 
+// buildPrefilter sets up the literal-prefix prefilter of a host or path
+// condition whose every value starts with at least one literal byte.
+func (c *compiledCond) buildPrefilter() {
+	if (c.kind != kindHost && c.kind != kindPath) || len(c.pats) == 0 || len(c.pats) > len(c.qw) {
+		return
+	}
+	for i := range c.pats {
+		p := &c.pats[i]
+		var w, m uint64
+		for j := 0; j < 8 && j < len(p.text); j++ {
+			if p.wild != nil && p.wild[j] {
+				break
+			}
+			w |= uint64(p.text[j]) << (8 * j)
+			m |= 0xff << (8 * j)
+		}
+		if m == 0 {
+			return // a value starting with a wildcard: no prefilter
+		}
+		c.qw[i], c.qm[i] = w, m
+	}
+	c.nq = uint8(len(c.pats))
+}
+
+// word8 packs the first (up to) 8 bytes of s, little-endian.
+func word8[S text](s S) uint64 {
+	var w uint64
+	for j := 0; j < 8 && j < len(s); j++ {
+		w |= uint64(s[j]) << (8 * j)
+	}
+	return w
+}
+
+// prefilter reports whether the condition may match: false means it
+// certainly does not.
+func (c *compiledCond) prefilter(ctx *evalCtx) bool {
+	w := ctx.pathWord
+	if c.kind == kindHost {
+		w = ctx.hostWord
+	}
+	for i := uint8(0); i < c.nq; i++ {
+		if w&c.qm[i] == c.qw[i] {
+			return true
+		}
+	}
+	return false
+}
+
 // condKey identifies a condition by what it matches.
 func condKey(c Condition) string {
 	var b strings.Builder
@@ -350,8 +485,8 @@ func condKey(c Condition) string {
 // time.
 const maxCachedHeaders = 8
 
-// maxMemo is how many distinct conditions Route remembers results for;
-// conditions with higher ids are evaluated each time they are reached.
+// maxMemo is how many shared conditions Route remembers results for;
+// further ones are evaluated each time they are reached.
 const maxMemo = 512
 
 // evalCtx is what Route derives from a request once: the lower-cased host
@@ -363,9 +498,12 @@ type evalCtx struct {
 	host    string
 	hostLen int // >= 0: the lowered host is hostBuf[:hostLen]; -1: use host
 	src     netip.Addr
-	headers []string
-	hdrDone [maxCachedHeaders]bool
-	hdrVals [maxCachedHeaders][]string
+	// pathWord and hostWord are the first 8 bytes of the path and of the
+	// lower-cased host, for compiledCond.prefilter.
+	pathWord, hostWord uint64
+	headers            []string
+	hdrDone            [maxCachedHeaders]bool
+	hdrVals            [maxCachedHeaders][]string
 	// known and result are bitsets over condition ids.
 	known, result [maxMemo / 64]uint64
 	hostBuf       [256]byte
@@ -393,6 +531,12 @@ func (rt *Router) Route(req *Request) Match {
 		}
 	}
 	ctx.src = req.SourceIP.Unmap()
+	ctx.pathWord = word8(req.Path)
+	if ctx.hostLen >= 0 {
+		ctx.hostWord = word8(ctx.hostBuf[:ctx.hostLen])
+	} else {
+		ctx.hostWord = word8(ctx.host)
+	}
 	if !rt.indexed {
 		for i := range rt.rules {
 			if rt.ruleMatches(i, &ctx) {
@@ -412,6 +556,9 @@ func (rt *Router) Route(req *Request) Match {
 	if ok {
 		cand.union(&named)
 	}
+	for i := range rt.hdrIdx {
+		rt.hdrIdx[i].filter(&cand, &ctx)
+	}
 	for w, bits := range cand {
 		for bits != 0 {
 			i := w<<6 + bits64(bits)
@@ -424,19 +571,39 @@ func (rt *Router) Route(req *Request) Match {
 	return Match{Actions: rt.def}
 }
 
+// filter removes from cand the rules whose exact header values the
+// request does not carry.
+func (hi *headerIndex) filter(cand *ruleSet, ctx *evalCtx) {
+	keep := hi.any
+	var buf [MaxPatternLength]byte
+	for _, v := range ctx.headerValues(hi.hidx) {
+		if len(v) > len(buf) {
+			continue // longer than any pattern: no exact value matches
+		}
+		for j := 0; j < len(v); j++ {
+			buf[j] = lower(v[j])
+		}
+		if set, ok := hi.byValue[string(buf[:len(v)])]; ok {
+			keep.union(&set)
+		}
+	}
+	cand.intersect(&keep)
+}
+
 // ruleMatches evaluates rule i, reusing condition results of this request.
 func (rt *Router) ruleMatches(i int, ctx *evalCtx) bool {
 	for _, id := range rt.condIDs(&rt.rules[i]) {
-		if id >= maxMemo {
-			if !rt.conds[id].matches(ctx) {
+		c := &rt.conds[id]
+		if c.memo < 0 {
+			if (c.nq > 0 && !c.prefilter(ctx)) || !c.matches(ctx) {
 				return false
 			}
 			continue
 		}
-		w, bit := id>>6, uint64(1)<<(id&63)
+		w, bit := c.memo>>6, uint64(1)<<(c.memo&63)
 		if ctx.known[w]&bit == 0 {
 			ctx.known[w] |= bit
-			if rt.conds[id].matches(ctx) {
+			if (c.nq == 0 || c.prefilter(ctx)) && c.matches(ctx) {
 				ctx.result[w] |= bit
 			}
 		}

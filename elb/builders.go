@@ -197,3 +197,41 @@ func QueryString(kvs ...QueryStringKeyValue) Condition {
 func SourceIP(cidrs ...string) Condition {
 	return Condition{Field: FieldSourceIP, Values: cidrs}
 }
+
+// TotalWeight returns the sum of the forward's weights (a nil weight
+// counts 1).
+func (f *ForwardConfig) TotalWeight() int {
+	total := 0
+	for _, t := range f.TargetGroups {
+		total += weightOf(t)
+	}
+	return total
+}
+
+func weightOf(t TargetGroupTuple) int {
+	if t.Weight == nil {
+		return 1
+	}
+	return max(*t.Weight, 0)
+}
+
+// Pick chooses a target group of a weighted forward: n is a random number
+// (any uint64); a target group with weight w is chosen with probability
+// w/TotalWeight. It returns false when every weight is 0. It does not
+// allocate; a data plane (elb/local) calls it per request, and implements
+// group stickiness itself.
+func (f *ForwardConfig) Pick(n uint64) (string, bool) {
+	total := f.TotalWeight()
+	if total == 0 {
+		return "", false
+	}
+	r := int(n % uint64(total))
+	for _, t := range f.TargetGroups {
+		if w := weightOf(t); r < w {
+			return t.TargetGroup, true
+		} else {
+			r -= w
+		}
+	}
+	return "", false
+}

@@ -78,6 +78,9 @@ func Lint(s *Stack) []Finding {
 		out = append(out, headroom(join(lp, "listeners"), "listeners per load balancer", len(lb.Listeners), MaxListenersPerLoadBalancer)...)
 		out = append(out, headroom(lp, "rules per load balancer", rules, MaxRulesPerLoadBalancer)...)
 		out = append(out, headroom(lp, "certificates per load balancer", certs, MaxCertificatesPerLoadBalancer)...)
+		if lb.Type == "" || lb.Type == LoadBalancerTypeApplication {
+			out = append(out, headroom(lp, "unique target groups per load balancer", uniqueTargetGroups(s, lb), MaxTargetGroupsPerALB)...)
+		}
 	}
 	for i, tg := range s.TargetGroups {
 		if tg == nil {
@@ -274,4 +277,35 @@ func patternIncludes(a, b *pattern) bool {
 		next, cur = cur, next
 	}
 	return next[0]
+}
+
+// uniqueTargetGroups counts the target groups lb's actions forward to.
+func uniqueTargetGroups(s *Stack, lb *LoadBalancer) int {
+	seen := map[string]bool{}
+	add := func(as []Action) {
+		for _, a := range as {
+			if a.Forward == nil {
+				continue
+			}
+			for _, t := range a.Forward.TargetGroups {
+				name := t.TargetGroup
+				if tg := s.TargetGroup(name); tg != nil {
+					name = tg.Name
+				}
+				seen[name] = true
+			}
+		}
+	}
+	for _, l := range lb.Listeners {
+		if l == nil {
+			continue
+		}
+		add(l.DefaultActions)
+		for _, r := range l.Rules {
+			if r != nil {
+				add(r.Actions)
+			}
+		}
+	}
+	return len(seen)
 }

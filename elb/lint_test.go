@@ -77,6 +77,11 @@ func TestLint(t *testing.T) {
 			canary := tg(s, "canary")
 			l.AddRule(1, WeightedForward(Weight(web, 1), Weight(canary, 0)), PathPattern("/"))
 		}, []string{"UnreachableTargetGroup targetGroups[1]"}},
+		{"target group quota headroom", func(s *Stack, l *Listener, web *TargetGroup) {
+			for i := 1; i <= 80; i++ {
+				l.AddRule(i, Forward(tg(s, fmt.Sprintf("tg%d", i))), PathPattern(fmt.Sprintf("/%d", i)))
+			}
+		}, []string{"QuotaHeadroom loadBalancers[0]", "QuotaHeadroom loadBalancers[0]"}},
 		{"rule quota headroom", func(s *Stack, l *Listener, web *TargetGroup) {
 			for i := 1; i <= 80; i++ {
 				l.AddRule(i, Forward(web), PathPattern(fmt.Sprintf("/%d", i)))

@@ -14,6 +14,7 @@
 //
 //	s := &elb.Stack{}
 //	web := s.AddTargetGroup(elb.NewTargetGroup("web", elb.ProtocolHTTP, 80, elb.TargetTypeIP))
+//	web.VPCID = "vpc-1"
 //	alb := s.AddLoadBalancer(elb.NewApplicationLoadBalancer("demo"))
 //	alb.Subnets = []string{"subnet-a", "subnet-b"}
 //	l := alb.AddListener(elb.ProtocolHTTP, 80, elb.FixedResponse(404, elb.ContentTypeTextPlain, "no route"))
@@ -38,8 +39,17 @@
 // AWS error code (ValidationError, IncompatibleProtocols, PriorityInUse, …)
 // and AWS's message where a public source shows AWS's wording. Smaller
 // validators (ValidateLoadBalancerName, ValidateTargetGroup, ValidateRule,
-// ValidateHealthCheck, ParseTargetGroupAttributes, …) serve an API server
-// that validates one request at a time.
+// ValidateHealthCheck, ValidateTarget, ValidateTags, …) serve an API server
+// that validates one request at a time, and the typed attribute structs
+// convert to and from the API's key/value attributes
+// (ApplyLoadBalancerAttributes, ApplyTargetGroupAttributes,
+// ApplyListenerAttributes, with ModifyXxxAttributes' checks).
+//
+// # Lint
+//
+// [Lint] reports what AWS accepts but is almost certainly a mistake: rules
+// shadowed by a rule of higher precedence, duplicate priorities, target
+// groups no reachable action sends traffic to, quotas nearly used up.
 //
 // # References by name
 //
@@ -54,7 +64,10 @@
 // [NewRouter] compiles a listener's rules; [Router.Route] evaluates a
 // [Request] with ALB's semantics (ascending priority, default actions last,
 // conditions ANDed, values ORed, per-field case rules, `*` and `?`
-// wildcards) without allocating. It is the routing hook of elb/local.
+// wildcards) without allocating. It is the routing hook of elb/local:
+// [Request] is a plain struct a data plane fills from what it parsed, and
+// [Router.RouteHTTP] takes an *http.Request. [ForwardConfig.Pick] chooses
+// among a forward's weighted target groups.
 //
 // # Serialization
 //

@@ -43,8 +43,20 @@ type Error struct {
 	// Code is the AWS error code for this problem (one of the Code
 	// constants).
 	Code string
-	// Message is AWS's message where a public source shows AWS's wording,
-	// otherwise a message in AWS's style.
+	// Message is AWS's message where a public source shows AWS's
+	// wording, otherwise a message in AWS's style. Verbatim (from AWS
+	// responses quoted in public issues, see the research notes): the
+	// "1 validation error detected: Value … failed to satisfy constraint"
+	// form for ranges, enums, lengths and patterns; "The load balancer name
+	// '…' cannot be longer than '32' characters"; "At least two subnets in
+	// two different Availability Zones must be specified"; "A load balancer
+	// (target group) with the same name '…' exists, but with different
+	// settings"; "A listener already exists on this port for this load
+	// balancer '…'" (AWS names the ARN); "Priority '…' is currently in
+	// use"; "The following target groups cannot be associated with more
+	// than one load balancer: …"; "You have reached the maximum number of
+	// unique target groups …"; "Health check timeout '…' must be smaller
+	// than the interval '…'". The other messages are ours.
 	Message string
 }
 

@@ -130,3 +130,12 @@ func wantCode(t *testing.T, err error, want string) {
 		t.Fatalf("error code = %q (%v), want %q", got, err, want)
 	}
 }
+
+// ec2CreateSubnetInZone adds a subnet to the default VPC in zone.
+func (e *env) ec2CreateSubnetInZone(zone string) (string, error) {
+	out, err := e.ec2.CreateSubnet(e.ctx, &ec2.CreateSubnetInput{VpcId: aws.String(e.vpc), CidrBlock: aws.String("172.31.48.0/20"), AvailabilityZone: aws.String(zone)})
+	if err != nil {
+		return "", err
+	}
+	return *out.Subnet.SubnetId, nil
+}

@@ -454,7 +454,7 @@ func (s *Server) modifyListener(r *request, in *elbv2.ModifyListenerInput) (*elb
 			l.SslPolicy = ptr(defaultSSLPolicy)
 		}
 	} else {
-		if in.Certificates != nil && len(in.Certificates) > 0 || in.SslPolicy != nil {
+		if len(in.Certificates) > 0 || in.SslPolicy != nil {
 			return nil, validationf("Certificates and an SSL policy can be specified only for HTTPS and TLS listeners")
 		}
 		l.Certificates, l.SslPolicy = nil, nil

@@ -10,6 +10,8 @@ import (
 
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/lbkit/lbkit/elb"
 )
 
 // register adds one ELBv2 operation. The SDK's own input and output types
@@ -218,6 +220,9 @@ func (s *Server) validateTags(tags []types.Tag, existing []types.Tag) error {
 		}
 		seen[k] = true
 	}
+	if err := specErr(elb.ValidateTags(specTags(tags))); err != nil {
+		return err
+	}
 	n := len(tags)
 	for _, t := range existing {
 		if !seen[str(t.Key)] {
@@ -327,26 +332,6 @@ func (s *Server) describeTags(r *request, in *elbv2.DescribeTagsInput) (*elbv2.D
 }
 
 // ---- names ----
-
-// validateName checks a load balancer or target group name: 1–32
-// characters, alphanumerics and hyphens, no hyphen at either end.
-func validateName(kind, name string) error {
-	if name == "" {
-		return validationf("The %s name cannot be empty", kind)
-	}
-	if len(name) > 32 {
-		return validationf("The %s name '%s' cannot be longer than '32' characters", kind, name)
-	}
-	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-			return validationf("The %s name '%s' can only contain characters that are alphanumeric characters or hyphens(-)", kind, name)
-		}
-	}
-	if strings.HasPrefix(name, "-") || strings.HasSuffix(name, "-") {
-		return validationf("The %s name '%s' cannot begin or end with a hyphen", kind, name)
-	}
-	return nil
-}
 
 // ---- SSL policies ----
 

@@ -1,6 +1,7 @@
 package elbtest_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +156,47 @@ func TestListenerRulesAndHealth(t *testing.T) {
 	}
 	if d := out.TargetHealthDescriptions[0]; d.TargetHealth.State != types.TargetHealthStateEnumUnused || d.TargetHealth.Reason != types.TargetHealthReasonEnumNotRegistered || *d.Target.Port != 8080 {
 		t.Errorf("explicit deregistered target = %+v %+v", d.Target, d.TargetHealth)
+	}
+}
+
+// TestTargetGroupDefaults checks the defaults AWS fills in per protocol
+// and target type (they come from package elb).
+func TestTargetGroupDefaults(t *testing.T) {
+	e := newEnv(t, elbtest.Options{})
+	tests := []struct {
+		name string
+		in   elbv2.CreateTargetGroupInput
+		want string // interval/timeout/healthy/unhealthy hcProtocol path matcher enabled
+	}{
+		{"alb http", elbv2.CreateTargetGroupInput{Protocol: types.ProtocolEnumHttp, Port: aws.Int32(80)}, "30/5/5/2 HTTP / 200 true"},
+		{"nlb tcp", elbv2.CreateTargetGroupInput{Protocol: types.ProtocolEnumTcp, Port: aws.Int32(80)}, "30/10/5/2 TCP  - true"},
+		{"nlb http check", elbv2.CreateTargetGroupInput{Protocol: types.ProtocolEnumTcp, Port: aws.Int32(80), HealthCheckProtocol: types.ProtocolEnumHttp}, "30/6/5/2 HTTP / 200-399 true"},
+		{"grpc", elbv2.CreateTargetGroupInput{Protocol: types.ProtocolEnumHttps, Port: aws.Int32(443), ProtocolVersion: aws.String("GRPC")}, "30/5/5/2 HTTPS /AWS.ALB/healthcheck grpc:12 true"},
+		{"lambda", elbv2.CreateTargetGroupInput{TargetType: types.TargetTypeEnumLambda}, "35/30/5/5  / 200 false"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := tc.in
+			in.Name = aws.String(fmt.Sprint("tg", i))
+			if in.TargetType != types.TargetTypeEnumLambda {
+				in.VpcId = aws.String(e.vpc)
+			}
+			out, err := e.elb.CreateTargetGroup(e.ctx, &in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tg := out.TargetGroups[0]
+			m := "-"
+			if tg.Matcher != nil && tg.Matcher.HttpCode != nil {
+				m = *tg.Matcher.HttpCode
+			} else if tg.Matcher != nil && tg.Matcher.GrpcCode != nil {
+				m = "grpc:" + *tg.Matcher.GrpcCode
+			}
+			got := fmt.Sprintf("%d/%d/%d/%d %s %s %s %v", *tg.HealthCheckIntervalSeconds, *tg.HealthCheckTimeoutSeconds, *tg.HealthyThresholdCount, *tg.UnhealthyThresholdCount,
+				tg.HealthCheckProtocol, aws.ToString(tg.HealthCheckPath), m, *tg.HealthCheckEnabled)
+			if got != tc.want {
+				t.Errorf("defaults = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -10,6 +10,8 @@ import (
 
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/lbkit/lbkit/elb"
 )
 
 // actionTargetGroups lists the target groups the actions forward to.
@@ -62,11 +64,11 @@ func compatible(lbType types.LoadBalancerTypeEnum, lp types.ProtocolEnum, tg *ty
 // forward with both TargetGroupArn and ForwardConfig (weight 1,
 // stickiness off), redirect defaults filled in.
 func (s *Server) checkActions(lb *LoadBalancerRecord, lp types.ProtocolEnum, actions []types.Action) ([]types.Action, error) {
-	if len(actions) == 0 {
-		return nil, constraint("[]", "actions", "Member must have length greater than or equal to 1")
-	}
 	if len(actions) > 5 {
 		return nil, apiErr("TooManyActions", "A rule or listener can have at most 5 actions")
+	}
+	if err := specErr(elb.ValidateActions(specLBType(lb.LoadBalancer.Type), specActions(actions))); err != nil {
+		return nil, err
 	}
 	out := make([]types.Action, len(actions))
 	copy(out, actions)
@@ -666,8 +668,8 @@ var (
 // normalized: host-header and path-pattern carry both the legacy Values
 // and their Config, as AWS describes them.
 func checkConditions(conds []types.RuleCondition) ([]types.RuleCondition, error) {
-	if len(conds) == 0 {
-		return nil, validationf("A rule must have at least one condition")
+	if err := specErr(elb.ValidateConditions(specConditions(conds))); err != nil {
+		return nil, err
 	}
 	once := map[string]bool{}
 	values, wildcards := 0, 0

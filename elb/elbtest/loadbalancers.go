@@ -3,11 +3,12 @@ package elbtest
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/lbkit/lbkit/elb"
 )
 
 // hostedZones are the Route 53 hosted zone IDs of ELB DNS names per
@@ -147,11 +148,8 @@ func (s *Server) resolveSecurityGroups(ids []string, vpc string) error {
 
 func (s *Server) createLoadBalancer(r *request, in *elbv2.CreateLoadBalancerInput) (*elbv2.CreateLoadBalancerOutput, error) {
 	name := str(in.Name)
-	if err := validateName("load balancer", name); err != nil {
+	if err := specErr(elb.ValidateLoadBalancerName(name)); err != nil {
 		return nil, err
-	}
-	if strings.HasPrefix(name, "internal-") {
-		return nil, validationf("The load balancer name '%s' cannot begin with 'internal-'", name)
 	}
 	lbType := in.Type
 	if lbType == "" {

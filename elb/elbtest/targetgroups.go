@@ -8,6 +8,8 @@ import (
 
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/lbkit/lbkit/elb"
 )
 
 func isL7(p types.ProtocolEnum) bool {
@@ -49,16 +51,14 @@ func tgDefaults(in *elbv2.CreateTargetGroupInput) (types.TargetGroup, error) {
 		if in.Protocol != "" || in.Port != nil || in.VpcId != nil {
 			return tg, validationf("Protocol, port and VPC ID cannot be specified for target groups with target type 'lambda'")
 		}
-		tg.HealthCheckEnabled = ptr(in.HealthCheckEnabled != nil && *in.HealthCheckEnabled)
-		tg.HealthCheckIntervalSeconds = ptr(i32(in.HealthCheckIntervalSeconds, 35))
-		tg.HealthCheckTimeoutSeconds = ptr(i32(in.HealthCheckTimeoutSeconds, 30))
-		tg.HealthyThresholdCount = ptr(i32(in.HealthyThresholdCount, 5))
-		tg.UnhealthyThresholdCount = ptr(i32(in.UnhealthyThresholdCount, 5))
-		tg.HealthCheckPath = ptr(strOr(in.HealthCheckPath, "/"))
-		tg.Matcher = &types.Matcher{HttpCode: ptr("200")}
-		if in.Matcher != nil {
-			tg.Matcher = in.Matcher
-		}
+		tg.HealthCheckEnabled = in.HealthCheckEnabled
+		tg.HealthCheckIntervalSeconds = in.HealthCheckIntervalSeconds
+		tg.HealthCheckTimeoutSeconds = in.HealthCheckTimeoutSeconds
+		tg.HealthyThresholdCount = in.HealthyThresholdCount
+		tg.UnhealthyThresholdCount = in.UnhealthyThresholdCount
+		tg.HealthCheckPath = in.HealthCheckPath
+		tg.Matcher = in.Matcher
+		applyHealthCheckDefaults(&tg)
 		return tg, nil
 	}
 	if in.Protocol == "" {
@@ -98,20 +98,15 @@ func tgDefaults(in *elbv2.CreateTargetGroupInput) (types.TargetGroup, error) {
 		return tg, validationf("Health check protocol 'TCP' is not supported for target groups with the '%s' protocol", in.Protocol)
 	}
 	tg.HealthCheckProtocol = hcProto
-	tg.HealthCheckEnabled = ptr(in.HealthCheckEnabled == nil || *in.HealthCheckEnabled)
-	tg.HealthCheckPort = ptr(strOr(in.HealthCheckPort, "traffic-port"))
-	tg.HealthCheckIntervalSeconds = ptr(i32(in.HealthCheckIntervalSeconds, 30))
-	tg.HealthyThresholdCount = ptr(i32(in.HealthyThresholdCount, 5))
-	tg.UnhealthyThresholdCount = ptr(i32(in.UnhealthyThresholdCount, 2))
+	tg.HealthCheckEnabled = in.HealthCheckEnabled
+	tg.HealthCheckPort = in.HealthCheckPort
+	tg.HealthCheckIntervalSeconds = in.HealthCheckIntervalSeconds
+	tg.HealthCheckTimeoutSeconds = in.HealthCheckTimeoutSeconds
+	tg.HealthyThresholdCount = in.HealthyThresholdCount
+	tg.UnhealthyThresholdCount = in.UnhealthyThresholdCount
+	tg.HealthCheckPath = in.HealthCheckPath
+	tg.Matcher = in.Matcher
 	httpHC := hcProto != types.ProtocolEnumTcp
-	switch {
-	case l7:
-		tg.HealthCheckTimeoutSeconds = ptr(i32(in.HealthCheckTimeoutSeconds, 5))
-	case httpHC:
-		tg.HealthCheckTimeoutSeconds = ptr(i32(in.HealthCheckTimeoutSeconds, 6))
-	default:
-		tg.HealthCheckTimeoutSeconds = ptr(i32(in.HealthCheckTimeoutSeconds, 10))
-	}
 	if l7 {
 		pv := strOr(in.ProtocolVersion, "HTTP1")
 		if !contains([]string{"HTTP1", "HTTP2", "GRPC"}, pv) {
@@ -121,21 +116,11 @@ func tgDefaults(in *elbv2.CreateTargetGroupInput) (types.TargetGroup, error) {
 	} else if in.ProtocolVersion != nil {
 		return tg, validationf("A protocol version can be specified only for HTTP and HTTPS target groups")
 	}
-	if httpHC {
-		tg.HealthCheckPath = ptr(strOr(in.HealthCheckPath, "/"))
-		switch {
-		case in.Matcher != nil:
-			tg.Matcher = in.Matcher
-		case str(tg.ProtocolVersion) == "GRPC":
-			tg.Matcher = &types.Matcher{GrpcCode: ptr("12")}
-		case l7:
-			tg.Matcher = &types.Matcher{HttpCode: ptr("200")}
-		default:
-			tg.Matcher = &types.Matcher{HttpCode: ptr("200-399")}
-		}
-	} else if in.HealthCheckPath != nil || in.Matcher != nil {
+	if !httpHC && (in.HealthCheckPath != nil || in.Matcher != nil) {
 		return tg, validationf("Health check path and matcher can be specified only for HTTP and HTTPS health checks")
 	}
+	// The defaults for the group's protocol and target type are elb's.
+	applyHealthCheckDefaults(&tg)
 	return tg, validateHealthCheck(&tg)
 }
 
@@ -268,7 +253,11 @@ func sameTG(a, b *types.TargetGroup) bool {
 
 func (s *Server) createTargetGroup(r *request, in *elbv2.CreateTargetGroupInput) (*elbv2.CreateTargetGroupOutput, error) {
 	name := str(in.Name)
-	if err := validateName("target group", name); err != nil {
+	raw := &types.TargetGroup{TargetGroupName: in.Name, Protocol: in.Protocol, ProtocolVersion: in.ProtocolVersion, Port: in.Port, TargetType: in.TargetType,
+		VpcId: in.VpcId, IpAddressType: in.IpAddressType, HealthCheckEnabled: in.HealthCheckEnabled, HealthCheckProtocol: in.HealthCheckProtocol,
+		HealthCheckPort: in.HealthCheckPort, HealthCheckPath: in.HealthCheckPath, HealthCheckIntervalSeconds: in.HealthCheckIntervalSeconds,
+		HealthCheckTimeoutSeconds: in.HealthCheckTimeoutSeconds, HealthyThresholdCount: in.HealthyThresholdCount, UnhealthyThresholdCount: in.UnhealthyThresholdCount, Matcher: in.Matcher}
+	if err := specErr(elb.ValidateTargetGroup(specTargetGroup(raw))); err != nil {
 		return nil, err
 	}
 	tg, err := tgDefaults(in)
@@ -428,6 +417,9 @@ func (s *Server) modifyTargetGroup(r *request, in *elbv2.ModifyTargetGroupInput)
 		if in.Matcher != nil {
 			tg.Matcher = &types.Matcher{HttpCode: in.Matcher.HttpCode, GrpcCode: in.Matcher.GrpcCode}
 		}
+	}
+	if err := specErr(elb.ValidateHealthCheck(specTargetGroup(&tg))); err != nil {
+		return nil, err
 	}
 	if err := validateHealthCheck(&tg); err != nil {
 		return nil, err

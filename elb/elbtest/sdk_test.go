@@ -1,6 +1,7 @@
 package elbtest_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -594,4 +595,42 @@ func (e *env) listenerArn(lbArn *string) *string {
 		e.t.Fatal(err)
 	}
 	return out.Listeners[0].ListenerArn
+}
+
+// recordingLive is a Live that keeps the last snapshot it was given.
+type recordingLive struct {
+	mu    sync.Mutex
+	syncs int
+	last  *elbtest.Snapshot
+}
+
+func (l *recordingLive) Sync(_ context.Context, s *elbtest.Snapshot) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.syncs++
+	l.last = s
+	return nil
+}
+
+// TestLiveSeam checks that a Live implementation sees every successful
+// mutation (and only those) with the full state.
+func TestLiveSeam(t *testing.T) {
+	live := &recordingLive{}
+	e := newEnv(t, elbtest.Options{Live: live})
+	lb := e.alb("web")
+	tg := e.tg("api", types.ProtocolEnumHttp, 80)
+	e.listener(lb.LoadBalancerArn, types.ProtocolEnumHttp, 80, forward(tg.TargetGroupArn))
+	_, err := e.elb.CreateRule(e.ctx, &elbv2.CreateRuleInput{ListenerArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/0/0"), Priority: aws.Int32(1), Conditions: pathRule("/"), Actions: forward(tg.TargetGroupArn)})
+	wantCode(t, err, "ListenerNotFound")
+	if _, err := e.elb.DescribeLoadBalancers(e.ctx, &elbv2.DescribeLoadBalancersInput{}); err != nil {
+		t.Fatal(err)
+	}
+	live.mu.Lock()
+	defer live.mu.Unlock()
+	if live.syncs != 3 {
+		t.Errorf("%d syncs, want 3 (one per successful mutation)", live.syncs)
+	}
+	if len(live.last.LoadBalancers) != 1 || len(live.last.Listeners) != 1 || len(live.last.Rules) != 1 || len(live.last.TargetGroups) != 1 {
+		t.Errorf("last snapshot = %+v", live.last)
+	}
 }

@@ -552,21 +552,26 @@ func (s *Server) registerTargets(r *request, in *elbv2.RegisterTargetsInput) (*e
 	if tg.TargetType == types.TargetTypeEnumLambda {
 		limit = 1
 	}
+	// Index the request (small), not the group (up to the quota): one
+	// pass over the group finds which requested targets exist.
 	type key struct {
 		id   string
 		port int32
 	}
-	existing := map[key]*TargetRecord{}
-	for _, t := range rec.Targets {
-		existing[key{t.ID, t.Port}] = t
+	want := make(map[key]*TargetRecord, len(in.Targets))
+	for i := range in.Targets {
+		want[key{str(in.Targets[i].Id), targetPort(tg, &in.Targets[i])}] = nil
+	}
+	for _, cur := range rec.Targets {
+		k := key{cur.ID, cur.Port}
+		if _, ok := want[k]; ok {
+			want[k] = cur
+		}
 	}
 	added := 0
-	for i := range in.Targets {
-		t := &in.Targets[i]
-		k := key{str(t.Id), targetPort(tg, t)}
-		if existing[k] == nil {
+	for _, cur := range want {
+		if cur == nil {
 			added++
-			existing[k] = &TargetRecord{}
 		}
 	}
 	if len(rec.Targets)+added > limit {
@@ -575,19 +580,15 @@ func (s *Server) registerTargets(r *request, in *elbv2.RegisterTargetsInput) (*e
 	for i := range in.Targets {
 		t := &in.Targets[i]
 		k := key{str(t.Id), targetPort(tg, t)}
-		found := false
-		for _, cur := range rec.Targets {
-			if cur.ID == k.id && cur.Port == k.port {
-				found = true
-				if !cur.DeregisteredAt.IsZero() {
-					// Re-registering a draining target starts it over.
-					cur.DeregisteredAt = time.Time{}
-					cur.RegisteredAt = r.now
-				}
-			}
-		}
-		if !found {
-			rec.Targets = append(rec.Targets, &TargetRecord{ID: k.id, Port: k.port, AvailabilityZone: str(t.AvailabilityZone), RegisteredAt: r.now})
+		switch cur := want[k]; {
+		case cur == nil:
+			cur = &TargetRecord{ID: k.id, Port: k.port, AvailabilityZone: str(t.AvailabilityZone), RegisteredAt: r.now}
+			rec.Targets = append(rec.Targets, cur)
+			want[k] = cur
+		case !cur.DeregisteredAt.IsZero():
+			// Re-registering a draining target starts it over.
+			cur.DeregisteredAt = time.Time{}
+			cur.RegisteredAt = r.now
 		}
 	}
 	return &elbv2.RegisterTargetsOutput{}, nil

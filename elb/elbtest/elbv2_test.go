@@ -113,11 +113,16 @@ func TestListenerRulesAndHealth(t *testing.T) {
 	if got := strings.Join(health(), " "); got != "10.0.0.1:healthy: 10.0.0.2:healthy:" {
 		t.Errorf("after threshold: %s", got)
 	}
-	sim := e.srv.Health().(*elbtest.Simulated)
-	sim.Fail("10.0.0.2", 0, elbtest.ReasonTimeout, e.clock.Now())
-	e.clock.Advance(60 * time.Second)
+	if err := e.srv.FailTarget("10.0.0.2", 0, elbtest.ReasonTimeout); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(30 * time.Second)
+	if got := health()[1]; got != "10.0.0.2:healthy:" {
+		t.Errorf("one interval after failing: %s", got)
+	}
+	e.clock.Advance(30 * time.Second)
 	if got := health()[1]; got != "10.0.0.2:unhealthy:Target.Timeout" {
-		t.Errorf("after failing: %s", got)
+		t.Errorf("after the unhealthy threshold: %s", got)
 	}
 	// A rule, then the default-rule protections.
 	rout, err := e.elb.CreateRule(e.ctx, &elbv2.CreateRuleInput{ListenerArn: l.ListenerArn, Priority: aws.Int32(10), Conditions: pathRule("/api/*"), Actions: forward(tg.TargetGroupArn)})

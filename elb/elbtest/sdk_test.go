@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -482,16 +483,23 @@ func TestFaultsAndRequestLog(t *testing.T) {
 	// The SDK retries Throttling: with retries on, a throttled call
 	// eventually succeeds and the log shows every attempt.
 	e := newEnv(t, elbtest.Options{Seed: 1})
-	e.srv.SetFaults(&elbtest.Faults{Rules: []elbtest.FaultRule{{Operations: []string{"CreateTargetGroup"}, Code: "Throttling", Rate: 0.5}}})
+	e.srv.SetFaults(&elbtest.Faults{Rules: []elbtest.FaultRule{{Operations: []string{"CreateTargetGroup"}, Code: "Throttling", Rate: 0.8}}})
 	cfg := e.srv.Config()
-	cfg.RetryMaxAttempts = 20
+	// Retry quickly: the SDK's default backoff would make the test wait
+	// seconds of real time.
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 20
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+		})
+	}
 	e.srv.ResetRequests()
 	client := elbv2.NewFromConfig(cfg)
 	if _, err := client.CreateTargetGroup(e.ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("x"), Protocol: types.ProtocolEnumHttp, Port: aws.Int32(80), VpcId: aws.String(e.vpc)}); err != nil {
 		t.Fatal(err)
 	}
 	reqs := e.srv.Requests()
-	if len(reqs) == 0 || reqs[len(reqs)-1].Code != "" || reqs[len(reqs)-1].Params.Get("Name") != "x" || !reqs[0].Mutating {
+	if len(reqs) < 2 || reqs[0].Code != "Throttling" || reqs[len(reqs)-1].Code != "" || reqs[len(reqs)-1].Params.Get("Name") != "x" || !reqs[0].Mutating {
 		t.Errorf("request log = %+v", reqs)
 	}
 	// "A no-op reconcile made zero mutating calls."

@@ -166,7 +166,7 @@ func Start(addr string, opts Options) (*Server, error) {
 	}
 	s.ln = ln
 	s.URL = "http://" + ln.Addr().String()
-	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	s.served = make(chan struct{})
 	go s.serve()
 	return s, nil
@@ -269,6 +269,33 @@ func (s *Server) Config() aws.Config {
 // Health returns the health source: the *Simulated model unless
 // Options.Health replaced it.
 func (s *Server) Health() HealthSource { return s.opts.Health }
+
+// ErrNotSimulated is returned by FailTarget and RecoverTarget when
+// Options.Health replaced the Simulated model.
+var ErrNotSimulated = errors.New("elbtest: the health source is not *Simulated")
+
+// FailTarget makes target id:port (port 0: every port) fail its
+// simulated health checks from now on the endpoint's clock; it turns
+// unhealthy with reason after the group's unhealthy threshold.
+func (s *Server) FailTarget(id string, port int32, reason string) error {
+	sim, ok := s.opts.Health.(*Simulated)
+	if !ok {
+		return ErrNotSimulated
+	}
+	sim.Fail(id, port, reason, s.clock.Now())
+	return nil
+}
+
+// RecoverTarget makes target id:port pass its simulated health checks
+// again from now; it turns healthy after the group's healthy threshold.
+func (s *Server) RecoverTarget(id string, port int32) error {
+	sim, ok := s.opts.Health.(*Simulated)
+	if !ok {
+		return ErrNotSimulated
+	}
+	sim.Recover(id, port, s.clock.Now())
+	return nil
+}
 
 // operation is one action of one service.
 type operation struct {

@@ -171,7 +171,7 @@ func TestErrors(t *testing.T) {
 			f.listener1(81)
 			return nil
 		}},
-		{name: "unsupported protocol", code: "UnsupportedProtocol", call: func(f *fixture) error {
+		{name: "listener protocol for the lb type", code: "ValidationError", msg: "Listener protocol 'TCP' must be one of 'HTTPS, HTTP'", call: func(f *fixture) error {
 			_, err := f.elb.CreateListener(f.ctx, &elbv2.CreateListenerInput{LoadBalancerArn: f.alb.LoadBalancerArn, Protocol: types.ProtocolEnumTcp, Port: aws.Int32(81), DefaultActions: forward(f.tgHTTP.TargetGroupArn)})
 			return err
 		}},

@@ -284,6 +284,12 @@ func (s *Server) createListener(r *request, in *elbv2.CreateListenerInput) (*elb
 		return nil, err
 	}
 	lbType := lb.LoadBalancer.Type
+	if len(in.DefaultActions) > 5 {
+		return nil, apiErr("TooManyActions", "A rule or listener can have at most 5 actions")
+	}
+	if err := specErr(elb.ValidateListener(specLBType(lbType), specListener(in.Port, in.Protocol, in.Certificates, in.SslPolicy, in.AlpnPolicy, in.DefaultActions))); err != nil {
+		return nil, err
+	}
 	if in.Protocol == "" {
 		return nil, validationf("A listener protocol must be specified")
 	}
@@ -469,6 +475,12 @@ func (s *Server) modifyListener(r *request, in *elbv2.ModifyListenerInput) (*elb
 		actions = in.DefaultActions
 	}
 	def := s.defaultRule(*l.ListenerArn)
+	if len(actions) > 5 {
+		return nil, apiErr("TooManyActions", "A rule or listener can have at most 5 actions")
+	}
+	if err := specErr(elb.ValidateListener(specLBType(lb.LoadBalancer.Type), specListener(l.Port, l.Protocol, l.Certificates, l.SslPolicy, l.AlpnPolicy, actions))); err != nil {
+		return nil, err
+	}
 	actions, err = s.checkActions(lb, l.Protocol, actions)
 	if err != nil {
 		return nil, err

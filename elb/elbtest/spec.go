@@ -182,3 +182,16 @@ func specActions(actions []types.Action) []elb.Action {
 func specLBType(t types.LoadBalancerTypeEnum) elb.LoadBalancerType {
 	return elb.LoadBalancerType(t)
 }
+
+// specListener converts a listener's members into elb's model (rules and
+// attributes are checked separately).
+func specListener(port *int32, proto types.ProtocolEnum, certs []types.Certificate, policy *string, alpn []string, actions []types.Action) *elb.Listener {
+	l := &elb.Listener{Port: derefInt(port), Protocol: elb.Protocol(proto), SSLPolicy: str(policy), DefaultActions: specActions(actions)}
+	for _, c := range certs {
+		l.Certificates = append(l.Certificates, str(c.CertificateArn))
+	}
+	if len(alpn) > 0 {
+		l.ALPNPolicy = elb.ALPNPolicy(alpn[0])
+	}
+	return l
+}

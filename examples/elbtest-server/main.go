@@ -2,7 +2,7 @@
 // elb/elbtest) that the AWS CLI and every AWS SDK can use:
 //
 //	go run ./examples/elbtest-server -addr 127.0.0.1:4566 -state /tmp/elb.json
-//	export AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 \
+//	export AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_DEFAULT_REGION=us-east-1 \
 //	       AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 //	aws elbv2 describe-load-balancers
 //	aws ec2 describe-subnets --filters Name=default-for-az,Values=true
@@ -27,13 +27,17 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], func(url string) {}); err != nil {
 		fmt.Fprintln(os.Stderr, "elbtest-server:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run serves until ctx is done; ready is called with the endpoint's URL
+// once it listens.
+func run(ctx context.Context, args []string, ready func(url string)) error {
 	fs := flag.NewFlagSet("elbtest-server", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:4566", "address to listen on")
 	region := fs.String("region", "us-east-1", "region of ARNs, DNS names and availability zones")
@@ -74,9 +78,8 @@ func run(args []string) error {
 		return err
 	}
 	logger.Info("serving ELBv2 and EC2", "url", srv.URL, "region", *region, "state", *state)
-	fmt.Printf("export AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n", srv.URL, *region)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	fmt.Printf("export AWS_ENDPOINT_URL=%s AWS_DEFAULT_REGION=%s AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n", srv.URL, *region)
+	ready(srv.URL)
 	<-ctx.Done()
 	logger.Info("shutting down")
 	done := make(chan struct{})

@@ -439,17 +439,25 @@ func (g *TargetGroup) publishLocked() {
 		w := float64(m.weight)
 		if g.cfg.SlowStart > 0 && !m.since.IsZero() && !s.failOpen {
 			if el := now.Sub(m.since); el < g.cfg.SlowStart {
-				f := max(0.1, float64(el)/float64(g.cfg.SlowStart))
-				w *= f
-				s.slow = true
+				w *= max(0.1, float64(el)/float64(g.cfg.SlowStart))
 			}
 		}
-		// Weights are scaled by 64 so slow start fractions survive
-		// integer arithmetic.
-		iw := max(uint64(w*64), 1)
+		s.weights[i] = w
+		if w != float64(m.weight) {
+			s.slow = true
+		}
+	}
+	for i, m := range s.members {
+		w := s.weights[i]
+		// While some target slow-starts, weights are scaled by 64 so its
+		// fraction survives integer arithmetic; otherwise they are used
+		// as is, so round robin cycles are short and exact.
+		iw := uint64(m.weight)
+		if s.slow {
+			iw = max(uint64(w*64), 1)
+		}
 		s.total += iw
 		s.cum[i] = s.total
-		s.weights[i] = w
 	}
 	s.stride = goldenStride(s.total)
 	g.snap.Store(s)

@@ -3,6 +3,7 @@ package lb
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
 	"testing"
@@ -11,6 +12,9 @@ import (
 
 func newTG(t testing.TB, cfg TargetGroupConfig, targets ...Target) *TargetGroup {
 	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	g, err := NewTargetGroup(cfg)
 	if err != nil {
 		t.Fatal(err)

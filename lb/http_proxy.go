@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lbkit/lbkit/healthcheck"
 )
 
 // HTTP proxy defaults.
@@ -526,17 +528,21 @@ func (p *HTTPProxy) forward(w http.ResponseWriter, r *http.Request, a *ForwardAc
 		elapsed := time.Since(t0)
 		if err == nil {
 			ri.targetTime = elapsed
+			g.Report(ri.target, healthcheck.Result{Status: res.StatusCode})
 			if g.OnResult != nil {
 				g.OnResult(ri.target, res.StatusCode, nil, elapsed)
 			}
-			p.respond(w, r, res, g, stuck, a, ri)
-			lease.Done()
+			p.respond(w, r, res, g, stuck, a, ri, lease)
+			lease.Done(nil)
 			return
 		}
-		if g.OnResult != nil && r.Context().Err() == nil {
-			g.OnResult(ri.target, 0, err, elapsed)
+		if r.Context().Err() == nil {
+			g.Report(ri.target, healthcheck.Result{Err: err})
+			if g.OnResult != nil {
+				g.OnResult(ri.target, 0, err, elapsed)
+			}
 		}
-		lease.Done()
+		lease.Done(err)
 		if r.Context().Err() != nil {
 			// The client went away: ALB logs 460 and sends nothing.
 			ri.status, ri.errReason = 460, "ClientClosed"
@@ -572,11 +578,11 @@ func (p *HTTPProxy) pickTarget(g *HTTPTargetGroup, r *http.Request, avoid string
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-func (p *HTTPProxy) respond(w http.ResponseWriter, r *http.Request, res *http.Response, g *HTTPTargetGroup, stuck bool, a *ForwardAction, ri *reqInfo) {
+func (p *HTTPProxy) respond(w http.ResponseWriter, r *http.Request, res *http.Response, g *HTTPTargetGroup, stuck bool, a *ForwardAction, ri *reqInfo, lease Lease) {
 	ri.targetStatus = res.StatusCode
 	ri.status = res.StatusCode
 	if res.StatusCode == http.StatusSwitchingProtocols {
-		p.upgrade(w, r, res, ri)
+		p.upgrade(w, r, res, ri, lease)
 		return
 	}
 	defer res.Body.Close()
@@ -646,7 +652,7 @@ func copyBody(w http.ResponseWriter, src io.Reader, streaming bool) (int64, erro
 
 // upgrade splices a 101 Switching Protocols exchange (WebSocket and other
 // Upgrade protocols) between client and target.
-func (p *HTTPProxy) upgrade(w http.ResponseWriter, r *http.Request, res *http.Response, ri *reqInfo) {
+func (p *HTTPProxy) upgrade(w http.ResponseWriter, r *http.Request, res *http.Response, ri *reqInfo, lease Lease) {
 	backConn, ok := res.Body.(io.ReadWriteCloser)
 	if !ok {
 		ri.status, ri.errReason = http.StatusBadGateway, "UpgradeUnsupported"
@@ -676,11 +682,20 @@ func (p *HTTPProxy) upgrade(w http.ResponseWriter, r *http.Request, res *http.Re
 	errc := make(chan error, 2)
 	go spliceHalf(backConn, brw.Reader, errc)
 	go spliceHalf(conn, backConn, errc)
-	<-errc
+	// The lease lasts as long as the upgraded connection: a draining
+	// target keeps it until it ends or the deregistration delay expires.
+	pending := 2
+	select {
+	case <-errc:
+		pending--
+	case <-lease.Expired():
+	}
 	// One side ended: close both so the other copy returns, then wait.
 	conn.Close()
 	backConn.Close()
-	<-errc
+	for ; pending > 0; pending-- {
+		<-errc
+	}
 }
 
 // spliceHalf copies one direction of an upgraded connection.

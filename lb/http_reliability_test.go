@@ -22,7 +22,7 @@ import (
 
 const (
 	loadWorkers = 8
-	stepOK      = 200 // successful requests between changes
+	stepOK      = 100 // successful requests between changes
 	stepWait    = 20 * time.Second
 )
 
@@ -30,11 +30,6 @@ func startReliability(t *testing.T, cfg lb.TargetGroupConfig, n int) (*lb.HTTPTa
 	t.Helper()
 	bs := lbtest.NewBackends(t, n)
 	tg := lbtest.NewHTTPTargetGroup(t, cfg, bs...)
-	if cfg.HealthChecked {
-		for _, b := range bs {
-			tg.SetHealth(b.Addr(), lb.HealthHealthy)
-		}
-	}
 	url := lbtest.StartProxy(t, &lb.HTTPProxy{Router: lb.ForwardTo(tg)}, nil)
 	load := lbtest.StartLoad(t, url, loadWorkers)
 	load.WaitOK(t, stepOK, stepWait)
@@ -110,10 +105,9 @@ func TestReliabilityReplaceAllTargets(t *testing.T) {
 
 func TestReliabilityFlappingHealth(t *testing.T) {
 	cfg := quietTG("flap")
-	cfg.HealthChecked = true
 	tg, bs, load := startReliability(t, cfg, 3)
 	r := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 12; i++ {
 		b := bs[r.IntN(len(bs))]
 		h := lb.HealthUnhealthy
 		if i%2 == 1 {
@@ -136,7 +130,7 @@ func TestReliabilityFlappingHealth(t *testing.T) {
 func TestReliabilityChangingWeights(t *testing.T) {
 	tg, bs, load := startReliability(t, quietTG("weights"), 3)
 	r := rand.New(rand.NewPCG(3, 4))
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 12; i++ {
 		for j, b := range bs {
 			w := r.IntN(5)
 			if j == i%3 && w == 0 {

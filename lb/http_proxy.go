@@ -73,9 +73,10 @@ type HTTPProxy struct {
 	// transport tuned for proxying (keep-alive pools of 1024 per target,
 	// no compression, TargetTimeout for headers). Groups may override it.
 	Transport http.RoundTripper
-	// TargetTimeout bounds the wait for a target's response headers;
-	// beyond it the proxy answers 504. Zero means DefaultTargetTimeout.
-	// Used only by the default transports.
+	// TargetTimeout is the target idle timeout: a target that sends
+	// nothing for this long (7/8 of it at the earliest, on HTTP/1.1) gets
+	// the request answered with 504, or a stalled response body aborted.
+	// Zero means DefaultTargetTimeout. Used only by the default transports.
 	TargetTimeout time.Duration
 	// XFF is the X-Forwarded-For mode. Zero is XFFAppend.
 	XFF XFFMode
@@ -153,6 +154,13 @@ func (p *HTTPProxy) init() {
 				}
 				p.transports[tlsOn][h2] = t
 			}
+		}
+		p.transports[0][0] = &h1Transport{
+			dial:           dial,
+			headerTimeout:  timeout,
+			idleTimeout:    90 * time.Second,
+			maxIdlePerHost: 1024,
+			fallback:       p.transports[0][0],
 		}
 		if p.Transport != nil {
 			p.transports[0][0] = p.Transport

@@ -128,10 +128,10 @@ func runProxy(kind, listen string, targets []string) error {
 }
 
 type result struct {
-	proxy            string
-	rps, p50, p99    float64 // p in ms
+	proxy             string
+	rps, p50, p99     float64 // p in ms
 	cpu, reqPerCPUSec float64
-	errors           int
+	errors            int
 }
 
 func drive(rounds int, dur time.Duration, conns, threads int, proxies []string, size int) error {

@@ -271,7 +271,20 @@ func (p *HTTPProxy) errorResponse(w http.ResponseWriter, code int) {
 	_, _ = io.WriteString(w, body)
 }
 
+// maxXFFAddresses is ALB's limit on X-Forwarded-For entries; beyond it ALB
+// answers 463.
+const maxXFFAddresses = 30
+
+func xffCount(h http.Header) int {
+	n := 0
+	for _, v := range h["X-Forwarded-For"] {
+		n += strings.Count(v, ",") + 1
+	}
+	return n
+}
+
 var errorBodies = map[int]string{
+	463:                           "463 Too Many X-Forwarded-For Addresses\n",
 	http.StatusBadGateway:         "502 Bad Gateway\n",
 	http.StatusServiceUnavailable: "503 Service Temporarily Unavailable\n",
 	http.StatusGatewayTimeout:     "504 Gateway Time-out\n",
@@ -486,6 +499,11 @@ func (p *HTTPProxy) forward(w http.ResponseWriter, r *http.Request, a *ForwardAc
 		return
 	}
 	ri.group = g
+	if n := xffCount(r.Header); n > maxXFFAddresses {
+		ri.status, ri.errReason = 463, "TooManyForwardedFor"
+		p.errorResponse(w, ri.status)
+		return
+	}
 	p.active.Add(1)
 	defer p.active.Add(-1)
 

@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -58,6 +59,23 @@ type RetryPolicy struct {
 	// MinConcurrent retries are always allowed whatever the budget. Zero
 	// means 3.
 	MinConcurrent int
+	// BodyBuffer is the largest request body of an idempotent request
+	// (PUT, DELETE, ...) with a known length that the proxy reads in
+	// memory first so that it can send it again on a retry. Zero means
+	// 64 KiB; negative turns buffering off. Other bodies stream, and their
+	// requests are retried only if none of the body was sent.
+	BodyBuffer int64
+}
+
+func (p *HTTPProxy) bodyBuffer() int64 {
+	switch b := p.Retry.BodyBuffer; {
+	case b == 0:
+		return 64 << 10
+	case b < 0:
+		return 0
+	default:
+		return b
+	}
 }
 
 // HTTPProxy is the HTTP (L7) data plane: an http.Handler that routes each
@@ -520,10 +538,20 @@ func (p *HTTPProxy) forward(w http.ResponseWriter, r *http.Request, a *ForwardAc
 	out.Header = r.Header // rewritten in place: the handler owns it
 	p.prepareHeaders(out, ri)
 	var body *countingBody
-	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+	var replay []byte // a buffered body, sent again on a retry
+	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+	switch {
+	case hasBody && idempotent(r.Method) && r.ContentLength > 0 && r.ContentLength <= p.bodyBuffer():
+		replay = make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, replay); err != nil {
+			ri.status, ri.errReason = http.StatusBadRequest, "RequestBodyError"
+			p.errorResponse(w, ri.status)
+			return
+		}
+	case hasBody:
 		body = &countingBody{r: r.Body}
 		out.Body = body
-	} else {
+	default:
 		out.Body = nil
 	}
 	canRetryAfterSend := idempotent(r.Method) && body == nil
@@ -549,6 +577,9 @@ func (p *HTTPProxy) forward(w http.ResponseWriter, r *http.Request, a *ForwardAc
 		}
 		ri.target = lease.Addr()
 		u.Host = ri.target
+		if replay != nil {
+			out.Body = io.NopCloser(bytes.NewReader(replay))
+		}
 		t0 := time.Now()
 		res, err := p.transportFor(g).RoundTrip(out)
 		elapsed := time.Since(t0)

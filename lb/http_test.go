@@ -309,6 +309,7 @@ func TestHTTPRetries(t *testing.T) {
 		{"dial error retried", closedAddr(t), "POST", "payload", 200, false},
 		{"GET after reset retried", reset, "GET", "", 200, true},
 		{"POST after reset not retried", reset, "POST", "payload", 502, true},
+		{"PUT after reset retried with its buffered body", reset, "PUT", "payload", 200, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -162,3 +162,17 @@ func testGracefulShutdown(t *testing.T, std bool) {
 		t.Errorf("Serve: %v", err)
 	}
 }
+
+// ALB's client_keep_alive: a connection older than ClientKeepAlive is
+// closed after its next response.
+func TestClientKeepAlive(t *testing.T) { bothServers(t, testClientKeepAlive) }
+
+func testClientKeepAlive(t *testing.T, std bool) {
+	b := lbtest.NewBackend(t, "b", nil)
+	tg := lbtest.NewHTTPTargetGroup(t, quietTG("cka"), b)
+	url := lbtest.StartProxy(t, &lb.HTTPProxy{Router: lb.ForwardTo(tg)}, &lb.HTTPListener{StdServer: std, ClientKeepAlive: time.Nanosecond})
+	res, _ := get(t, client(t), url)
+	if !res.Close {
+		t.Error("response to an old connection does not close it")
+	}
+}

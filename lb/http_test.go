@@ -578,6 +578,10 @@ func TestHTTPAccessLogAndMetrics(t *testing.T) {
 	if r, _ := rec["request"].(string); !strings.HasPrefix(r, "GET http://127.0.0.1:") || !strings.HasSuffix(r, "/a?b=c HTTP/1.1") {
 		t.Errorf("request field %q", r)
 	}
+	m.ForgetTargetGroup(tg.TargetGroup)
+	if v := gathered(t, reg, "lbkit_http_requests_total", "obs"); v != -1 {
+		t.Errorf("forgotten group still exported: %v", v)
+	}
 }
 
 // gathered returns the value of the series of metric name whose

@@ -84,6 +84,11 @@ func (p *HTTPProxy) bodyBuffer() int64 {
 //
 // Set its fields before the first request and do not change them
 // afterwards. The zero value answers 503 to everything (no router).
+//
+// Each forwarded request holds a [Lease] on its target until the response
+// is copied, so deregistered targets drain. Upgraded connections
+// (WebSocket) are closed when the target's deregistration delay runs out;
+// ordinary requests still running then are left to finish.
 type HTTPProxy struct {
 	// Router picks the action for each request. Nil answers 503.
 	Router HTTPRouter

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -80,16 +81,25 @@ func (s *h1Server) serve(ctx context.Context, ln net.Listener, grace time.Durati
 	defer cancelAll()
 	acceptErr := make(chan error, 1)
 	go func() {
+		var backoff time.Duration
 		for {
 			c, err := ln.Accept()
 			if err != nil {
-				var ne net.Error
-				if errors.As(err, &ne) && ne.Timeout() {
-					continue
+				// Out of file descriptors and the like pass: back off as
+				// net/http does instead of spinning or giving up.
+				if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ECONNABORTED) {
+					backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+					s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
+					select {
+					case <-time.After(backoff):
+						continue
+					case <-ctx.Done():
+					}
 				}
 				acceptErr <- err
 				return
 			}
+			backoff = 0
 			sc := &h1ServerConn{c: c}
 			s.mu.Lock()
 			if s.shutting.Load() {

@@ -192,6 +192,10 @@ type Core struct {
 	gens []uint32   // generation of each slot, under mu
 	pool atomic.Pointer[pool]
 
+	// retired holds the packets and bytes of backends that left, so the
+	// totals in Stats never go backwards.
+	retiredPackets, retiredBytes atomic.Uint64
+
 	ignored  atomic.Uint64
 	drops    [numDropReasons]atomic.Uint64
 	created  atomic.Uint64
@@ -319,8 +323,12 @@ func (c *Core) SetBackends(backends []Backend) error {
 	// backends in free slots with a new generation.
 	slots := make([]slotState, len(old.slots))
 	for i, s := range old.slots {
-		if s.live && seen[s.addr] {
+		switch {
+		case s.live && seen[s.addr]:
 			slots[i] = s
+		case s.live:
+			c.retiredPackets.Add(s.ctr.packets.Load())
+			c.retiredBytes.Add(s.ctr.bytes.Load())
 		}
 	}
 	free := 0

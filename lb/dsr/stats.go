@@ -9,7 +9,8 @@ import (
 // Stats is a snapshot of a core's counters since it was created.
 type Stats struct {
 	// Packets and Bytes count forwarded packets (IP bytes, before
-	// encapsulation), the sum over Backends.
+	// encapsulation): the sum over Backends plus what backends that left
+	// had forwarded.
 	Packets, Bytes uint64
 	// Ignored counts packets not addressed to a VIP.
 	Ignored uint64
@@ -39,6 +40,8 @@ type BackendStats struct {
 // so call it at human rates (a scrape), not per packet.
 func (c *Core) Stats() Stats {
 	s := Stats{
+		Packets:       c.retiredPackets.Load(),
+		Bytes:         c.retiredBytes.Load(),
 		Ignored:       c.ignored.Load(),
 		Drops:         make(map[DropReason]uint64),
 		ICMPForwarded: c.icmpSent.Load(),

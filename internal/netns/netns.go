@@ -1,7 +1,7 @@
 // Package netns creates throwaway Linux network namespaces for tests, and
 // runs Go code inside them.
 //
-// Typical usage (as root; skip otherwise with testenv.MustBeRoot):
+// Typical usage in a test (as root; skip otherwise with testenv.MustBeRoot):
 //
 //	sw := netns.New(t, "sw")            // deleted by t.Cleanup, even on failure
 //	sw.MustIP(t, "link", "add", "br0", "type", "bridge")
@@ -49,21 +49,43 @@ var (
 )
 
 // New creates a namespace with loopback up, labelled label (for humans),
-// and deletes it when the test ends.
+// and deletes it when the test ends, pass or fail.
 func New(t testing.TB, label string) *NS {
 	t.Helper()
+	n, err := Create(label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Delete(); err != nil {
+			t.Error(err)
+		}
+	})
+	return n
+}
+
+// Create is New for programs (examples, benchmarks drivers): the caller
+// must call Delete.
+func Create(label string) (*NS, error) {
 	purgeOnce.Do(purgeStale)
 	n := &NS{Name: fmt.Sprintf("%s%d-%d-%s", prefix, os.Getpid(), counter.Add(1), label)}
 	if out, err := exec.Command("ip", "netns", "add", n.Name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add %s: %v: %s", n.Name, err, out)
+		return nil, fmt.Errorf("ip netns add %s: %w: %s", n.Name, err, out)
 	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", n.Name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", n.Name, err, out)
-		}
-	})
-	n.MustIP(t, "link", "set", "lo", "up")
-	return n
+	if _, err := n.IP("link", "set", "lo", "up"); err != nil {
+		n.Delete()
+		return nil, err
+	}
+	return n, nil
+}
+
+// Delete deletes the namespace (its interfaces go with it once no socket
+// holds it).
+func (n *NS) Delete() error {
+	if out, err := exec.Command("ip", "netns", "del", n.Name).CombinedOutput(); err != nil {
+		return fmt.Errorf("ip netns del %s: %w: %s", n.Name, err, out)
+	}
+	return nil
 }
 
 // purgeStale deletes namespaces of earlier test processes that are gone.
@@ -145,16 +167,29 @@ func (n *NS) Exec(name string, args ...string) (string, error) {
 }
 
 // Veth connects a:aName to b:bName with a veth pair and brings both ends
-// up. If b has a bridge "br0", bName is enslaved to it.
+// up. If b has a bridge "br0", bName is enslaved to it. It fails the test
+// on error; Connect is the same for programs.
 func Veth(t testing.TB, a *NS, aName string, b *NS, bName string) {
 	t.Helper()
+	if err := Connect(a, aName, b, bName); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Connect is Veth returning its error.
+func Connect(a *NS, aName string, b *NS, bName string) error {
 	out, err := exec.Command("ip", "link", "add", aName, "netns", a.Name, "type", "veth", "peer", "name", bName, "netns", b.Name).CombinedOutput()
 	if err != nil {
-		t.Fatalf("veth %s:%s-%s:%s: %v: %s", a.Name, aName, b.Name, bName, err, out)
+		return fmt.Errorf("veth %s:%s-%s:%s: %w: %s", a.Name, aName, b.Name, bName, err, out)
 	}
 	if _, err := b.IP("link", "show", "br0"); err == nil {
-		b.MustIP(t, "link", "set", bName, "master", "br0")
+		if _, err := b.IP("link", "set", bName, "master", "br0"); err != nil {
+			return err
+		}
 	}
-	a.MustIP(t, "link", "set", aName, "up")
-	b.MustIP(t, "link", "set", bName, "up")
+	if _, err := a.IP("link", "set", aName, "up"); err != nil {
+		return err
+	}
+	_, err = b.IP("link", "set", bName, "up")
+	return err
 }

@@ -1,0 +1,263 @@
+package dsrbench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/lbkit/lbkit/internal/netns"
+	"github.com/lbkit/lbkit/internal/netns/dsrlab"
+	"github.com/lbkit/lbkit/internal/testenv"
+	"github.com/lbkit/lbkit/lb/dsr"
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// window is how long each measurement sends; DSR_WINDOW overrides it.
+func window() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("DSR_WINDOW")); err == nil {
+		return d
+	}
+	return 2 * time.Second
+}
+
+// BenchmarkEndToEnd runs, in one topology, for each path (the kernel
+// forwarding the VIP to b1 by a route; the DSR forwarder in L2 mode, and
+// in VXLAN mode, with b1 as its only backend):
+//   - udp: 8 flows of 18-byte UDP payloads (64-byte frames) sent with
+//     sendmmsg; packets/s counted on b1's eth0;
+//   - tcp: one bulk TCP connection for the window; Gbit/s received on b1.
+//
+// Run with -benchtime=1x; each sub-benchmark sends for DSR_WINDOW (2s).
+func BenchmarkEndToEnd(b *testing.B) {
+	testenv.MustBeRoot(b, "builds network namespaces")
+	testenv.MustHaveProgram(b, "ip", "iproute2")
+	for _, mode := range []dsr.Mode{dsr.ModeL2, dsr.ModeVXLAN} {
+		lab, err := dsrlab.Build(1, mode)
+		if err != nil {
+			b.Fatal(err)
+		}
+		func() {
+			defer lab.Close()
+			var fw *dsr.Forwarder
+			err = lab.LB.Do(func() (err error) {
+				fw, err = dsr.NewForwarder(dsr.ForwarderConfig{
+					Config:    dsr.Config{VIPs: []netip.Addr{dsrlab.VIP}, Mode: mode},
+					Interface: "eth0",
+					Logger:    slog.New(slog.DiscardHandler),
+				})
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer fw.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- fw.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			if err := fw.SetBackends(ctx, []dsr.Backend{{Addr: lab.Addrs[0], Weight: 1}}); err != nil {
+				b.Fatal(err)
+			}
+			sink := startSinks(b, lab.B[0])
+			defer sink.close()
+
+			paths := []struct {
+				name  string
+				route []string
+			}{
+				{"kernel", []string{"route", "replace", dsrlab.VIP.String() + "/32", "via", lab.Addrs[0].String(), "dev", "eth0"}},
+				{"dsr-" + mode.String(), []string{"route", "replace", dsrlab.VIP.String() + "/32", "dev", "dsr0"}},
+			}
+			if mode == dsr.ModeVXLAN {
+				paths = paths[1:] // the kernel path was measured with L2
+			}
+			for _, p := range paths {
+				lab.LB.MustIP(b, p.route...)
+				b.Run(p.name+"/udp", func(b *testing.B) {
+					for range b.N {
+						sent, got := udpFlood(b, lab, window())
+						b.ReportMetric(got, "rx-pps")
+						b.ReportMetric(sent, "tx-pps")
+					}
+				})
+				b.Run(p.name+"/tcp", func(b *testing.B) {
+					for range b.N {
+						b.ReportMetric(tcpBulk(b, lab, sink, window()), "Gbit/s")
+					}
+				})
+			}
+			s := fw.Stats()
+			b.Logf("forwarder %s: received %d sent %d send errors %d drops %v", mode, s.Received, s.Sent, s.SendErrors, s.Drops)
+		}()
+	}
+}
+
+type sinks struct {
+	udp   *net.UDPConn
+	ln    net.Listener
+	bytes atomic.Int64
+	wg    sync.WaitGroup
+}
+
+// startSinks opens, on the backend, a UDP socket on VIP:9000 that never
+// reads (packets are counted on the interface, so the receiving
+// application is not the bottleneck) and a TCP listener on VIP:5201 that
+// discards and counts.
+func startSinks(b *testing.B, ns *netns.NS) *sinks {
+	s := &sinks{}
+	err := ns.Do(func() (err error) {
+		if s.udp, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(dsrlab.VIP, 9000))); err != nil {
+			return err
+		}
+		s.ln, err = net.Listen("tcp4", netip.AddrPortFrom(dsrlab.VIP, 5201).String())
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := s.ln.Accept()
+			if err != nil {
+				return
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer c.Close()
+				buf := make([]byte, 1<<20)
+				for {
+					n, err := c.Read(buf)
+					s.bytes.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return s
+}
+
+func (s *sinks) close() {
+	s.udp.Close()
+	s.ln.Close()
+	s.wg.Wait()
+}
+
+func rxPackets(b *testing.B, ns *netns.NS) uint64 {
+	out := ns.MustIP(b, "-s", "-j", "link", "show", "eth0")
+	var v []struct {
+		Stats64 struct {
+			Rx struct {
+				Packets uint64 `json:"packets"`
+			} `json:"rx"`
+		} `json:"stats64"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil || len(v) == 0 {
+		b.Fatalf("ip -s -j link: %v: %s", err, out)
+	}
+	return v[0].Stats64.Rx.Packets
+}
+
+// udpFlood sends from the client for d with 2 senders × 4 connected
+// sockets (8 flows), batches of 64 via sendmmsg, and returns the packets
+// per second sent and received on the backend's interface.
+func udpFlood(b *testing.B, lab *dsrlab.Lab, d time.Duration) (sentPPS, rxPPS float64) {
+	var fds []int
+	err := lab.C.Do(func() error {
+		for range 8 {
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			fds = append(fds, fd)
+			if err := unix.Connect(fd, &unix.SockaddrInet4{Port: 9000, Addr: dsrlab.VIP.As4()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	if err != nil {
+		b.Fatal(err)
+	}
+	before := rxPackets(b, lab.B[0])
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(d)
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			payload := make([]byte, 18)
+			const batch = 64
+			iov := unix.Iovec{Base: &payload[0], Len: uint64(len(payload))}
+			msgs := make([]unix.Mmsghdr, batch)
+			for i := range msgs {
+				msgs[i].Hdr.Iov, msgs[i].Hdr.Iovlen = &iov, 1
+			}
+			for i := 0; time.Now().Before(deadline); i++ {
+				fd := fds[g*4+i%4]
+				r, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), batch, 0, 0, 0)
+				if errno == 0 {
+					sent.Add(int64(r))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	time.Sleep(100 * time.Millisecond) // let queues drain before counting
+	got := rxPackets(b, lab.B[0]) - before
+	return float64(sent.Load()) / elapsed.Seconds(), float64(got) / elapsed.Seconds()
+}
+
+// tcpBulk sends one TCP stream from the client for d and returns Gbit/s
+// received by the backend.
+func tcpBulk(b *testing.B, lab *dsrlab.Lab, s *sinks, d time.Duration) float64 {
+	var c net.Conn
+	err := lab.C.Do(func() (err error) {
+		c, err = net.DialTimeout("tcp4", netip.AddrPortFrom(dsrlab.VIP, 5201).String(), 5*time.Second)
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 256<<10)
+	before := s.bytes.Load()
+	start := time.Now()
+	_ = c.SetWriteDeadline(start.Add(d))
+	for {
+		if _, err := c.Write(buf); err != nil {
+			break
+		}
+	}
+	elapsed := time.Since(start)
+	got := s.bytes.Load() - before
+	return float64(got) * 8 / elapsed.Seconds() / 1e9
+}
+
+var _ = io.Discard
+var _ = fmt.Sprint

@@ -267,4 +267,3 @@ func tcpBulk(b *testing.B, lab *dsrlab.Lab, s *sinks, d time.Duration) float64 {
 	got := s.bytes.Load() - before
 	return float64(got) * 8 / elapsed.Seconds() / 1e9
 }
-

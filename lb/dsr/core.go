@@ -134,7 +134,7 @@ type Config struct {
 	// (Katran's LRU_UDP_TIMEOUT).
 	UDPTimeout time.Duration
 	// NewSelector builds the selector of new flows from the backends that
-	// take them. Nil means [NewRendezvousSelector]. Every forwarder that
+	// take them. Nil means [NewMaglevSelector]. Every forwarder that
 	// serves the same VIP must use the same one.
 	NewSelector SelectorBuilder
 	// HashSeed keys the flow hash. Forwarders sharing a VIP must share it;
@@ -263,7 +263,7 @@ func NewCore(cfg Config) (*Core, error) {
 		return nil, fmt.Errorf("dsr: VNI %d does not fit 24 bits", c.vni)
 	}
 	if c.newSel == nil {
-		c.newSel = NewRendezvousSelector
+		c.newSel = NewMaglevSelector
 	}
 	capacity := cfg.FlowCapacity
 	if capacity <= 0 {

@@ -2,6 +2,7 @@ package dsr
 
 import (
 	"cmp"
+	"github.com/lbkit/lbkit/balancer"
 	"math"
 	"slices"
 )
@@ -34,7 +35,7 @@ type SelectorBuilder func(endpoints []Endpoint) Selector
 // much larger than any backend count (Maglev's rule M > 100·N).
 const rendezvousSlots = 65537
 
-// NewRendezvousSelector is the default [SelectorBuilder]: weighted
+// NewRendezvousSelector is a [SelectorBuilder] of weighted
 // rendezvous (highest random weight) hashing, evaluated once per slot of a
 // 65537-slot table so that a lookup is one array index. A slot belongs to
 // the endpoint with the highest score weight/−ln(u), with u a fixed hash
@@ -99,3 +100,32 @@ func sortedByAddr(b []Backend) []Backend {
 	slices.SortFunc(s, func(x, y Backend) int { return cmp.Compare(x.Addr.Compare(y.Addr), 0) })
 	return s
 }
+
+// NewMaglevSelector is the default [SelectorBuilder]: a Maglev lookup
+// table (balancer.NewMaglevTable, 65537 slots, weighted) over the
+// backends' addresses. The table depends only on the (address, weight)
+// pairs, so every forwarder with the same backend set agrees on every new
+// flow; when one of N backends leaves, about 1/N of slots move, nearly all
+// of them its own (Maglev NSDI'16 §3.4). The flow table keeps established
+// flows where they are regardless.
+func NewMaglevSelector(endpoints []Endpoint) Selector {
+	if len(endpoints) == 0 {
+		return rendezvous(nil)
+	}
+	names := make([]string, len(endpoints))
+	weights := make([]float64, len(endpoints))
+	for i, e := range endpoints {
+		names[i], weights[i] = e.Key, float64(e.Weight)
+	}
+	t, err := balancer.NewMaglevTable(names, weights, 0)
+	if err != nil {
+		// Only reachable with duplicate or empty keys, which SetBackends
+		// rules out; fall back rather than drop traffic.
+		return NewRendezvousSelector(endpoints)
+	}
+	return maglev{t}
+}
+
+type maglev struct{ t *balancer.MaglevTable }
+
+func (m maglev) Select(hash uint64) int { return m.t.Lookup(hash) }

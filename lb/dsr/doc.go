@@ -47,7 +47,7 @@
 // What it does not do: IPv6 (ignored for now); reassembly (fragments are
 // dropped, as Katran does); seeing replies (so TCP state is inferred from
 // inbound packets only, as in IPVS DR: a flow's entry lives until its idle
-// timeout); health checking by itself (feed [Forwarder.SetBackends] from
-// the healthcheck package: weight 0 drains, absence removes). The API is
-// experimental (v0).
+// timeout). Health checks come from the healthcheck package:
+// [Forwarder.FollowHealth] drains (or removes) backends that fail them. The
+// API is experimental (v0).
 package dsr

@@ -175,6 +175,9 @@ func NewForwarder(cfg ForwarderConfig) (_ *Forwarder, err error) {
 		return nil, fmt.Errorf("dsr: tun: %w", err)
 	}
 	f.tunIdx = tun.Index
+	// No IPv6 on the TUN: the kernel would send it router solicitations,
+	// which the forwarder can only ignore. (Absent IPv6 is not an error.)
+	_ = Sysctl("net/ipv6/conf/"+name+"/disable_ipv6", "1")
 	if err := tunSetup(name, mtu, cmpInt(cfg.TxQueueLen, 10000)); err != nil {
 		return nil, err
 	}

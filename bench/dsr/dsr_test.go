@@ -42,9 +42,10 @@ func senders() int {
 	return 1
 }
 
-// BenchmarkEndToEnd runs, in one topology, for each path (the kernel
-// forwarding the VIP to b1 by a route; the DSR forwarder in L2 mode, and
-// in VXLAN mode, with b1 as its only backend):
+// BenchmarkEndToEnd runs, in one topology per forwarder configuration,
+// for each path (the kernel forwarding the VIP to b1 by a route; the DSR
+// forwarder in L2 mode with TUN ingress, L2 with a PACKET_MMAP ring, and
+// VXLAN, with b1 as its only backend):
 //   - udp: 8 flows of 18-byte UDP payloads (64-byte frames) sent with
 //     sendmmsg; packets/s counted on b1's eth0;
 //   - tcp: one bulk TCP connection for the window; Gbit/s received on b1.
@@ -53,7 +54,16 @@ func senders() int {
 func BenchmarkEndToEnd(b *testing.B) {
 	testenv.MustBeRoot(b, "builds network namespaces")
 	testenv.MustHaveProgram(b, "ip", "iproute2")
-	for _, mode := range []dsr.Mode{dsr.ModeL2, dsr.ModeVXLAN} {
+	for _, cfg := range []struct {
+		name    string
+		mode    dsr.Mode
+		ingress dsr.Ingress
+	}{
+		{"dsr-l2", dsr.ModeL2, dsr.IngressTUN},
+		{"dsr-l2-ring", dsr.ModeL2, dsr.IngressPacketRing},
+		{"dsr-vxlan", dsr.ModeVXLAN, dsr.IngressTUN},
+	} {
+		mode := cfg.mode
 		lab, err := dsrlab.Build(1, mode)
 		if err != nil {
 			b.Fatal(err)
@@ -65,6 +75,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 				fw, err = dsr.NewForwarder(dsr.ForwarderConfig{
 					Config:    dsr.Config{VIPs: []netip.Addr{dsrlab.VIP}, Mode: mode},
 					Interface: "eth0",
+					Ingress:   cfg.ingress,
 					Logger:    slog.New(slog.DiscardHandler),
 				})
 				return err
@@ -88,10 +99,13 @@ func BenchmarkEndToEnd(b *testing.B) {
 				route []string
 			}{
 				{"kernel", []string{"route", "replace", dsrlab.VIP.String() + "/32", "via", lab.Addrs[0].String(), "dev", "eth0"}},
-				{"dsr-" + mode.String(), []string{"route", "replace", dsrlab.VIP.String() + "/32", "dev", "dsr0"}},
+				{cfg.name, []string{"route", "replace", dsrlab.VIP.String() + "/32", "dev", "dsr0"}},
 			}
-			if mode == dsr.ModeVXLAN {
-				paths = paths[1:] // the kernel path was measured with L2
+			if cfg.ingress == dsr.IngressPacketRing {
+				paths[1].route = []string{"route", "replace", "blackhole", dsrlab.VIP.String() + "/32"}
+			}
+			if cfg.name != "dsr-l2" {
+				paths = paths[1:] // the kernel path is measured once, beside dsr-l2
 			}
 			for _, p := range paths {
 				lab.LB.MustIP(b, p.route...)
@@ -109,7 +123,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 				})
 			}
 			s := fw.Stats()
-			b.Logf("forwarder %s: received %d sent %d send errors %d drops %v", mode, s.Received, s.Sent, s.SendErrors, s.Drops)
+			b.Logf("forwarder %s: received %d sent %d send errors %d truncated %d drops %v", cfg.name, s.Received, s.Sent, s.SendErrors, s.Truncated, s.Drops)
 		}()
 	}
 }

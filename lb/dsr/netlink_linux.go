@@ -113,9 +113,9 @@ func addAddr(index int, p netip.Prefix) error {
 	return nil
 }
 
-// addRoute routes an IPv4 prefix to a link (scope link, main table),
-// replacing any route to the same prefix.
-func addRoute(p netip.Prefix, index int) error {
+// addRoute routes an IPv4 prefix to a link (scope link, main table), or
+// to a blackhole, replacing any route to the same prefix.
+func addRoute(p netip.Prefix, index int, blackhole bool) error {
 	body := make([]byte, unix.SizeofRtMsg)
 	body[0] = unix.AF_INET
 	body[1] = byte(p.Bits())
@@ -123,10 +123,15 @@ func addRoute(p netip.Prefix, index int) error {
 	body[5] = unix.RTPROT_STATIC
 	body[6] = unix.RT_SCOPE_LINK
 	body[7] = unix.RTN_UNICAST
+	if blackhole {
+		body[6], body[7] = unix.RT_SCOPE_UNIVERSE, unix.RTN_BLACKHOLE
+	}
 	r := newNLReq(unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, body)
 	a := p.Addr().As4()
 	r.attr(unix.RTA_DST, a[:])
-	r.attr(unix.RTA_OIF, u32(uint32(index)))
+	if !blackhole {
+		r.attr(unix.RTA_OIF, u32(uint32(index)))
+	}
 	if err := r.do(); err != nil {
 		return fmt.Errorf("dsr: add route %v dev %d: %w", p, index, err)
 	}

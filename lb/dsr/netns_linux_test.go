@@ -38,7 +38,9 @@ type topo struct {
 	sniff     *sniffer
 }
 
-func newTopo(t *testing.T, mode Mode) *topo {
+func newTopo(t *testing.T, mode Mode) *topo { return newTopoWith(t, mode, IngressTUN) }
+
+func newTopoWith(t *testing.T, mode Mode, ingress Ingress) *topo {
 	t.Helper()
 	testenv.MustBeRoot(t, "DSR tests build network namespaces, a TUN and raw sockets")
 	testenv.MustHaveProgram(t, "ip", "iproute2")
@@ -87,6 +89,7 @@ func newTopo(t *testing.T, mode Mode) *topo {
 		tp.fw, err = NewForwarder(ForwarderConfig{
 			Config:    Config{VIPs: []netip.Addr{vip}, Mode: mode},
 			Interface: "eth0",
+			Ingress:   ingress,
 			Logger:    slog.New(slog.DiscardHandler),
 		})
 		return err
@@ -265,7 +268,15 @@ func (tp *topo) newFlows(t *testing.T, n int) map[string]int {
 }
 
 func TestNamespacesL2(t *testing.T) {
-	tp := newTopo(t, ModeL2)
+	for _, in := range []struct {
+		name    string
+		ingress Ingress
+	}{{"tun", IngressTUN}, {"ring", IngressPacketRing}} {
+		t.Run(in.name, func(t *testing.T) { testL2(t, newTopoWith(t, ModeL2, in.ingress)) })
+	}
+}
+
+func testL2(t *testing.T, tp *topo) {
 	t.Run("reply comes from the VIP, backend sees the client", func(t *testing.T) {
 		c := tp.dial(t)
 		if got := c.conn.RemoteAddr().String(); got != "10.0.0.100:80" {

@@ -25,19 +25,27 @@ echo "# medians"
 awk '
 /^Benchmark/ {
 	name = $1; sub(/-[0-9]+$/, "", name)
-	for (i = 3; i < NF; i++) if ($(i+1) ~ /^(Mpps|rx-pps|Gbit\/s)$/) { k = name " " $(i+1); v[k] = v[k] " " $i }
+	for (i = 3; i < NF; i++) if ($(i+1) ~ /^(Mpps|rx-pps|Gbit\/s)$/) {
+		k = name " " $(i+1); n[k]++; val[k, n[k]] = $i; v[k] = v[k] " " $i
+	}
 }
-function median(s,   a, n, i, j, t) {
-	n = split(s, a, " ")
-	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+function median(s,   a, c, i, j, t) {
+	c = split(s, a, " ")
+	for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+}
+# ratio: the median over runs of (path / kernel) within the same run.
+function ratio(path, unit,   k, r, i, s) {
+	k = "BenchmarkEndToEnd/kernel/" unit; r = "BenchmarkEndToEnd/" path
+	s = ""
+	for (i = 1; i <= n[r] && i <= n[k]; i++) if (val[k, i] > 0) s = s " " val[r, i] / val[k, i]
+	return s == "" ? "n/a" : sprintf("%.2f (runs:%s)", median(s), s)
 }
 END {
-	for (k in v) m[k] = median(v[k])
-	for (k in m) printf "%-55s %14.3f   (runs:%s)\n", k, m[k], v[k]
-	ku = m["BenchmarkEndToEnd/kernel/udp rx-pps"]; kt = m["BenchmarkEndToEnd/kernel/tcp Gbit/s"]
-	if (ku > 0) {
-		printf "ratio dsr-l2/kernel    udp pps %.2f   tcp Gbit/s %.2f\n", m["BenchmarkEndToEnd/dsr-l2/udp rx-pps"] / ku, m["BenchmarkEndToEnd/dsr-l2/tcp Gbit/s"] / kt
-		printf "ratio dsr-vxlan/kernel udp pps %.2f   tcp Gbit/s %.2f\n", m["BenchmarkEndToEnd/dsr-vxlan/udp rx-pps"] / ku, m["BenchmarkEndToEnd/dsr-vxlan/tcp Gbit/s"] / kt
+	for (k in v) printf "median %-50s %12.3f   (runs:%s)\n", k, median(v[k]), v[k]
+	for (p = 1; p <= 3; p++) {
+		path = p == 1 ? "dsr-l2" : p == 2 ? "dsr-l2-ring" : "dsr-vxlan"
+		printf "ratio  %-12s/kernel  udp pps %s\n", path, ratio(path "/udp rx-pps", "udp rx-pps")
+		printf "ratio  %-12s/kernel  tcp Gbit/s %s\n", path, ratio(path "/tcp Gbit/s", "tcp Gbit/s")
 	}
 }' "$out" | sort

@@ -453,6 +453,47 @@ func TestForwardDoesNotAllocate(t *testing.T) {
 	}
 }
 
+// TestSelectorDisruption is research §7.6 at unit level, for the table
+// alone (no flow table): removing the last of N backends moves about 1/N
+// of 100k random flows, and at most 1% move between survivors.
+func TestSelectorDisruption(t *testing.T) {
+	eps := func(n int) []Endpoint {
+		var e []Endpoint
+		for i := range n {
+			e = append(e, Endpoint{Key: fmt.Sprintf("10.0.%d.%d", i/250, i%250+1), Weight: 1})
+		}
+		return e
+	}
+	for _, sel := range []struct {
+		name string
+		b    SelectorBuilder
+	}{{"maglev", NewMaglevSelector}, {"rendezvous", NewRendezvousSelector}} {
+		for _, n := range []int{3, 10} {
+			t.Run(fmt.Sprintf("%s/N=%d", sel.name, n), func(t *testing.T) {
+				full, less := sel.b(eps(n)), sel.b(eps(n)[:n-1])
+				const flows = 100_000
+				moved, collateral := 0, 0
+				x := uint64(1)
+				for range flows {
+					x = splitmix(x)
+					a, b := full.Select(x), less.Select(x)
+					if a != b {
+						moved++
+						if a != n-1 {
+							collateral++
+						}
+					}
+				}
+				f, c := float64(moved)/flows, float64(collateral)/flows
+				if f < 1/float64(n)-0.01 || f > 1/float64(n)+0.01+c || c > 0.01 {
+					t.Fatalf("moved %.4f (1/N = %.4f), collateral %.4f", f, 1/float64(n), c)
+				}
+				t.Logf("moved %.4f, collateral %.4f", f, c)
+			})
+		}
+	}
+}
+
 func TestRendezvousDisruption(t *testing.T) {
 	eps := func(n int) []Endpoint {
 		var e []Endpoint

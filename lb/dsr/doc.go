@@ -16,10 +16,11 @@
 //     dropped and counted; other destinations are ignored. No privileges,
 //     no I/O: tests feed it golden packets.
 //   - [Forwarder] (Linux) runs a Core between a TUN device (the kernel
-//     routes the VIP into it) and an AF_PACKET socket on the backends'
-//     segment (ModeL2, batched with sendmmsg, GSO super-packets passed
-//     through) or a UDP socket (ModeVXLAN). It resolves backend MACs with
-//     ARP.
+//     routes the VIP into it; or, with [IngressPacketRing], a PACKET_MMAP
+//     receive ring) and an AF_PACKET socket on the backends' segment
+//     (ModeL2, batched with sendmmsg, GSO super-packets passed through) or
+//     a UDP socket (ModeVXLAN). It resolves backend MACs with ARP, and
+//     follows a healthcheck.Monitor ([Forwarder.FollowHealth]).
 //   - [ConfigureBackend] and [ConfigureVXLAN] prepare a backend: the VIP on
 //     loopback with the ARP sysctls (arp_ignore=1, arp_announce=2,
 //     rp_filter=0), and for ModeVXLAN the kernel's vxlan device, so no

@@ -454,7 +454,9 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 	// Wake the TUN readers when ctx ends: a past deadline fails their
 	// wait. (Ring readers poll with a short timeout and check ctx.)
+	waker := make(chan struct{})
 	go func() {
+		defer close(waker)
 		<-ctx.Done()
 		for _, q := range f.queues {
 			if q.tun != nil {
@@ -462,6 +464,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			}
 		}
 	}()
+	defer func() { <-waker }()
 	var first error
 	for range f.queues {
 		if err := <-errs; err != nil && first == nil {

@@ -510,3 +510,73 @@ func (s *sniffer) close() {
 	unix.Close(s.fd)
 	<-s.done
 }
+
+func TestForwarderLifecycle(t *testing.T) {
+	testenv.MustBeRoot(t, "creates a TUN device and raw sockets in a namespace")
+	testenv.MustHaveProgram(t, "ip", "iproute2")
+	ns := netns.New(t, "fw")
+	ns.MustIP(t, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
+	ns.MustIP(t, "link", "set", "eth0", "up")
+	newFW := func(cfg ForwarderConfig) (fw *Forwarder, err error) {
+		cfg.Config.VIPs = []netip.Addr{vip}
+		cfg.Logger = slog.New(slog.DiscardHandler)
+		err = ns.Do(func() (err error) { fw, err = NewForwarder(cfg); return })
+		return fw, err
+	}
+	t.Run("invalid configurations", func(t *testing.T) {
+		for _, cfg := range []ForwarderConfig{
+			{},                     // L2 without an interface
+			{Interface: "nosuch0"}, // unknown interface
+			{Interface: "eth0", Ingress: IngressPacketRing, Config: Config{Mode: ModeVXLAN}},
+			{Interface: "eth0", Ingress: IngressPacketRing, NoOffload: true},
+			{Interface: "eth0", Ingress: 9},
+		} {
+			if fw, err := newFW(cfg); err == nil {
+				fw.Close()
+				t.Errorf("NewForwarder(%+v) succeeded", cfg)
+			}
+		}
+		// A failed NewForwarder leaves no TUN behind.
+		if _, err := ns.IP("link", "show", "dsr0"); err == nil {
+			t.Error("dsr0 exists after failed NewForwarder calls")
+		}
+	})
+	t.Run("close without run, run after close", func(t *testing.T) {
+		fw, err := newFW(ForwarderConfig{Interface: "eth0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := ns.MustIP(t, "route", "show", vip.String()); !strings.Contains(out, "dsr0") {
+			t.Fatalf("VIP not routed to the TUN: %q", out)
+		}
+		if err := fw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := fw.Run(context.Background()); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Run after Close: %v, want ErrClosed", err)
+		}
+		if _, err := ns.IP("link", "show", "dsr0"); err == nil {
+			t.Fatal("the TUN outlived Close")
+		}
+	})
+	t.Run("close stops run", func(t *testing.T) {
+		for _, in := range []Ingress{IngressTUN, IngressPacketRing} {
+			fw, err := newFW(ForwarderConfig{Interface: "eth0", Ingress: in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- fw.Run(context.Background()) }()
+			// Close must make Run return whether or not Run has started.
+			fw.Close()
+			select {
+			case err := <-done:
+				if err != nil && !errors.Is(err, ErrClosed) {
+					t.Fatalf("Run: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Run did not return after Close")
+			}
+		}
+	})
+}

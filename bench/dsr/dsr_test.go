@@ -123,7 +123,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 				})
 			}
 			s := fw.Stats()
-			b.Logf("forwarder %s: received %d sent %d send errors %d truncated %d drops %v", cfg.name, s.Received, s.Sent, s.SendErrors, s.Truncated, s.Drops)
+			b.Logf("forwarder %s: received %d sent %d send errors %d truncated %d ingress drops %d drops %v", cfg.name, s.Received, s.Sent, s.SendErrors, s.Truncated, s.IngressDrops, s.Drops)
 		}()
 	}
 }

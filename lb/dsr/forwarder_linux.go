@@ -87,6 +87,11 @@ type ForwarderStats struct {
 	// queue, or an unreachable VXLAN destination); Truncated packets
 	// larger than a ring frame (IngressPacketRing), dropped.
 	Received, Sent, SendErrors, Truncated uint64
+	// IngressDrops counts VIP packets the kernel dropped before the
+	// forwarder read them, because it fell behind: the TUN's transmit
+	// queue overflowed (IngressTUN), or the ring was full
+	// (IngressPacketRing).
+	IngressDrops uint64
 }
 
 // Forwarder runs a [Core] on Linux between a TUN device and the backends:
@@ -111,6 +116,10 @@ type Forwarder struct {
 	macs  map[netip.Addr]net.HardwareAddr // resolved MACs, under setMu
 
 	received, sent, sendErrors, truncated atomic.Uint64
+
+	statsMu   sync.Mutex // serialises nlFD and the ring counters
+	nlFD      int        // netlink socket in the forwarder's namespace
+	ringDrops uint64     // PACKET_STATISTICS resets on read: the sum so far
 
 	mu      sync.Mutex // guards running, closed
 	running bool
@@ -140,7 +149,7 @@ type queue struct {
 // forwarding: call SetBackends and Run. It needs CAP_NET_ADMIN and
 // CAP_NET_RAW, and net.ipv4.ip_forward=1 ([PrepareBalancer]).
 func NewForwarder(cfg ForwarderConfig) (_ *Forwarder, err error) {
-	f := &Forwarder{cfg: cfg, log: cfg.Logger, arpFD: -1, macs: map[netip.Addr]net.HardwareAddr{}}
+	f := &Forwarder{cfg: cfg, log: cfg.Logger, arpFD: -1, nlFD: -1, macs: map[netip.Addr]net.HardwareAddr{}}
 	if f.log == nil {
 		f.log = slog.Default()
 	}
@@ -208,6 +217,9 @@ func NewForwarder(cfg ForwarderConfig) (_ *Forwarder, err error) {
 		_ = Sysctl("net/ipv6/conf/"+name+"/disable_ipv6", "1")
 		if err := tunSetup(name, mtu, cmpInt(cfg.TxQueueLen, 10000)); err != nil {
 			return nil, err
+		}
+		if f.nlFD, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE); err != nil {
+			return nil, os.NewSyscallError("socket(netlink)", err)
 		}
 		for _, v := range cfg.VIPs {
 			if err := addRoute(netip.PrefixFrom(v, 32), tun.Index, false); err != nil {
@@ -420,7 +432,23 @@ func (f *Forwarder) SetBackends(ctx context.Context, backends []Backend) error {
 
 // Stats returns the core's counters and the forwarder's own.
 func (f *Forwarder) Stats() ForwarderStats {
-	return ForwarderStats{Stats: f.core.Stats(), Received: f.received.Load(), Sent: f.sent.Load(), SendErrors: f.sendErrors.Load(), Truncated: f.truncated.Load()}
+	s := ForwarderStats{Stats: f.core.Stats(), Received: f.received.Load(), Sent: f.sent.Load(), SendErrors: f.sendErrors.Load(), Truncated: f.truncated.Load()}
+	f.statsMu.Lock()
+	defer f.statsMu.Unlock()
+	if f.nlFD >= 0 {
+		if d, err := linkTxDropped(f.nlFD, f.tunIdx); err == nil {
+			s.IngressDrops = d
+		}
+	}
+	for _, q := range f.queues {
+		if q.ring != nil {
+			if st, err := unix.GetsockoptTpacketStats(q.ring.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+				f.ringDrops += uint64(st.Drops)
+			}
+		}
+	}
+	s.IngressDrops += f.ringDrops
+	return s
 }
 
 // ErrClosed is returned by Run on a closed forwarder.
@@ -505,6 +533,12 @@ func (f *Forwarder) closeFDs() {
 		unix.Close(f.arpFD)
 		f.arpFD = -1
 	}
+	f.statsMu.Lock()
+	if f.nlFD >= 0 {
+		unix.Close(f.nlFD)
+		f.nlFD = -1
+	}
+	f.statsMu.Unlock()
 }
 
 // forwardQueue is one queue's loop: read a batch, decide, send a batch.

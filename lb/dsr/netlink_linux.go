@@ -172,3 +172,41 @@ func addVXLAN(name string, vni uint32, local netip.Addr, port uint16, parent int
 	}
 	return nil
 }
+
+// linkTxDropped reads a link's tx_dropped counter (struct
+// rtnl_link_stats64, IFLA_STATS64) through fd, a netlink socket opened in
+// the link's namespace.
+func linkTxDropped(fd, index int) (uint64, error) {
+	r := newNLReq(unix.RTM_GETLINK, 0, ifinfomsg(index, 0, 0))
+	binary.NativeEndian.PutUint16(r.b[6:], unix.NLM_F_REQUEST)
+	binary.NativeEndian.PutUint32(r.b[0:], uint32(len(r.b)))
+	if err := unix.Sendto(fd, r.b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return 0, os.NewSyscallError("sendto(netlink)", err)
+	}
+	buf := make([]byte, 16384)
+	n, _, err := unix.Recvfrom(fd, buf, 0)
+	if err != nil {
+		return 0, os.NewSyscallError("recvfrom(netlink)", err)
+	}
+	b := buf[:n]
+	if len(b) < unix.NLMSG_HDRLEN+unix.SizeofIfInfomsg {
+		return 0, errors.New("dsr: short netlink reply")
+	}
+	if binary.NativeEndian.Uint16(b[4:]) == unix.NLMSG_ERROR {
+		return 0, errors.New("dsr: netlink error reading link stats")
+	}
+	l := min(int(binary.NativeEndian.Uint32(b[0:])), len(b))
+	attrs := b[unix.NLMSG_HDRLEN+unix.SizeofIfInfomsg : l]
+	for len(attrs) >= 4 {
+		al := int(binary.NativeEndian.Uint16(attrs[0:]))
+		typ := binary.NativeEndian.Uint16(attrs[2:]) &^ unix.NLA_F_NESTED
+		if al < 4 || al > len(attrs) {
+			break
+		}
+		if typ == unix.IFLA_STATS64 && al >= 4+8*8 {
+			return binary.NativeEndian.Uint64(attrs[4+7*8:]), nil
+		}
+		attrs = attrs[min(nlAlign(al), len(attrs)):]
+	}
+	return 0, errors.New("dsr: no IFLA_STATS64 in netlink reply")
+}

@@ -549,6 +549,9 @@ func TestForwarderLifecycle(t *testing.T) {
 		if out := ns.MustIP(t, "route", "show", vip.String()); !strings.Contains(out, "dsr0") {
 			t.Fatalf("VIP not routed to the TUN: %q", out)
 		}
+		if d, err := linkTxDropped(fw.nlFD, fw.TUNIndex()); err != nil || d != 0 {
+			t.Fatalf("TUN tx_dropped = %d, %v; want 0, nil", d, err)
+		}
 		if err := fw.Close(); err != nil {
 			t.Fatal(err)
 		}

@@ -79,21 +79,6 @@ const (
 	IngressPacketRing
 )
 
-// ForwarderStats are a forwarder's counters: the core's and the I/O's.
-type ForwarderStats struct {
-	Stats
-	// Received counts packets read from the TUN or ring; Sent frames
-	// handed to the kernel; SendErrors frames the kernel refused (a full
-	// queue, or an unreachable VXLAN destination); Truncated packets
-	// larger than a ring frame (IngressPacketRing), dropped.
-	Received, Sent, SendErrors, Truncated uint64
-	// IngressDrops counts VIP packets the kernel dropped before the
-	// forwarder read them, because it fell behind: the TUN's transmit
-	// queue overflowed (IngressTUN), or the ring was full
-	// (IngressPacketRing).
-	IngressDrops uint64
-}
-
 // Forwarder runs a [Core] on Linux between a TUN device and the backends:
 // it reads VIP packets in batches from each queue of the TUN, decides with
 // the core, and sends each frame through AF_PACKET (ModeL2) or UDP

@@ -36,6 +36,21 @@ type BackendStats struct {
 	Flows          uint64 // flows created for it
 }
 
+// ForwarderStats are a forwarder's counters: the core's and the I/O's.
+type ForwarderStats struct {
+	Stats
+	// Received counts packets read from the TUN or ring; Sent frames
+	// handed to the kernel; SendErrors frames the kernel refused (a full
+	// queue, or an unreachable VXLAN destination); Truncated packets
+	// larger than a ring frame (IngressPacketRing), dropped.
+	Received, Sent, SendErrors, Truncated uint64
+	// IngressDrops counts VIP packets the kernel dropped before the
+	// forwarder read them, because it fell behind: the TUN's transmit
+	// queue overflowed (IngressTUN), or the ring was full
+	// (IngressPacketRing).
+	IngressDrops uint64
+}
+
 // Stats returns the counters; Flows counts against the wall clock. It scans the flow table to count live flows,
 // so call it at human rates (a scrape), not per packet.
 func (c *Core) Stats() Stats {

@@ -43,9 +43,9 @@ function ratio(path, unit,   k, r, i, s) {
 }
 END {
 	for (k in v) printf "median %-50s %12.3f   (runs:%s)\n", k, median(v[k]), v[k]
-	for (p = 1; p <= 3; p++) {
-		path = p == 1 ? "dsr-l2" : p == 2 ? "dsr-l2-ring" : "dsr-vxlan"
-		printf "ratio  %-12s/kernel  udp pps %s\n", path, ratio(path "/udp rx-pps", "udp rx-pps")
-		printf "ratio  %-12s/kernel  tcp Gbit/s %s\n", path, ratio(path "/tcp Gbit/s", "tcp Gbit/s")
+	for (p = 1; p <= 4; p++) {
+		path = p == 1 ? "dsr-l2" : p == 2 ? "dsr-l2-ring" : p == 3 ? "dsr-vxlan" : "dsr-vxlan-nooffload"
+		printf "ratio  %-20s/kernel  udp pps %s\n", path, ratio(path "/udp rx-pps", "udp rx-pps")
+		printf "ratio  %-20s/kernel  tcp Gbit/s %s\n", path, ratio(path "/tcp Gbit/s", "tcp Gbit/s")
 	}
 }' "$out" | sort

@@ -44,8 +44,9 @@ func senders() int {
 
 // BenchmarkEndToEnd runs, in one topology per forwarder configuration,
 // for each path (the kernel forwarding the VIP to b1 by a route; the DSR
-// forwarder in L2 mode with TUN ingress, L2 with a PACKET_MMAP ring, and
-// VXLAN, with b1 as its only backend):
+// forwarder in L2 mode with TUN ingress, L2 with a PACKET_MMAP ring,
+// VXLAN, and VXLAN without segmentation offload, with b1 as its only
+// backend):
 //   - udp: 8 flows of 18-byte UDP payloads (64-byte frames) sent with
 //     sendmmsg; packets/s counted on b1's eth0;
 //   - tcp: one bulk TCP connection for the window; Gbit/s received on b1.
@@ -55,13 +56,15 @@ func BenchmarkEndToEnd(b *testing.B) {
 	testenv.MustBeRoot(b, "builds network namespaces")
 	testenv.MustHaveProgram(b, "ip", "iproute2")
 	for _, cfg := range []struct {
-		name    string
-		mode    dsr.Mode
-		ingress dsr.Ingress
+		name      string
+		mode      dsr.Mode
+		ingress   dsr.Ingress
+		noOffload bool
 	}{
-		{"dsr-l2", dsr.ModeL2, dsr.IngressTUN},
-		{"dsr-l2-ring", dsr.ModeL2, dsr.IngressPacketRing},
-		{"dsr-vxlan", dsr.ModeVXLAN, dsr.IngressTUN},
+		{"dsr-l2", dsr.ModeL2, dsr.IngressTUN, false},
+		{"dsr-l2-ring", dsr.ModeL2, dsr.IngressPacketRing, false},
+		{"dsr-vxlan", dsr.ModeVXLAN, dsr.IngressTUN, false},
+		{"dsr-vxlan-nooffload", dsr.ModeVXLAN, dsr.IngressTUN, true},
 	} {
 		mode := cfg.mode
 		lab, err := dsrlab.Build(1, mode)
@@ -76,6 +79,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 					Config:    dsr.Config{VIPs: []netip.Addr{dsrlab.VIP}, Mode: mode},
 					Interface: "eth0",
 					Ingress:   cfg.ingress,
+					NoOffload: cfg.noOffload,
 					Logger:    slog.New(slog.DiscardHandler),
 				})
 				return err

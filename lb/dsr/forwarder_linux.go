@@ -42,11 +42,12 @@ type ForwarderConfig struct {
 	// Batch is the most packets read and sent per system call round; 0
 	// means 64.
 	Batch int
-	// NoOffload turns off the GSO/checksum pass-through of ModeL2, where
-	// the kernel hands the TUN TCP super-packets of up to 64 KiB and the
-	// forwarder passes them, with their virtio-net header, to AF_PACKET
-	// (the backend's stack receives them as GRO would have built them).
-	// ModeVXLAN never offloads.
+	// NoOffload turns off segmentation offload. With it on (the default)
+	// the kernel hands the TUN TCP super-packets of up to 64 KiB with
+	// partial checksums; ModeL2 passes them, with their virtio-net header,
+	// to AF_PACKET (the backend's stack receives them as GRO would have
+	// built them); ModeVXLAN cuts them into MSS-sized segments in place
+	// and sends each super-packet's segments as one UDP GSO send.
 	NoOffload bool
 	// TxQueueLen of the TUN; 0 means 10000 (the default 500 drops bursts
 	// while the reader catches up).
@@ -116,7 +117,9 @@ type Forwarder struct {
 const vnetHdrLen = 10 // struct virtio_net_hdr
 
 type queue struct {
-	ring *rxRing // IngressPacketRing; nil with a TUN
+	segs [][]byte // ModeVXLAN with offload: segments of each read slot
+	ctrl [][]byte // their UDP_SEGMENT control messages, one per message
+	ring *rxRing  // IngressPacketRing; nil with a TUN
 	tun  *os.File
 	rc   interface {
 		Read(func(uintptr) bool) error
@@ -165,7 +168,7 @@ func NewForwarder(cfg ForwarderConfig) (_ *Forwarder, err error) {
 	if f.core, err = NewCore(cfg.Config); err != nil {
 		return nil, err
 	}
-	f.offload = cfg.Mode == ModeL2 && !cfg.NoOffload
+	f.offload = !cfg.NoOffload
 	if cfg.Mode == ModeVXLAN {
 		mtu -= VXLANOverhead // so the kernel tells clients the path MTU
 	}
@@ -301,6 +304,12 @@ func (f *Forwarder) newQueue(name string, batch, mtu int) (*queue, error) {
 		q.bufs[i] = make([]byte, size)
 	}
 	q.lens = make([]int, batch)
+	if f.offload && f.cfg.Mode == ModeVXLAN {
+		q.segs = make([][]byte, batch)
+		for i := range q.segs {
+			q.segs[i] = make([]byte, 0, 65536+64*(vxlanHeaderLen+ethHeaderLen+60))
+		}
+	}
 	return q, nil
 }
 
@@ -329,9 +338,17 @@ func (f *Forwarder) setupEgress(q *queue, batch int) (err error) {
 		}
 	}
 	_ = unix.SetsockoptInt(q.outFD, unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20)
-	q.msgs = make([]unix.Mmsghdr, batch)
-	q.iovs = make([]unix.Iovec, batch)
-	q.names = make([]unix.RawSockaddrInet4, batch)
+	msgs := batch
+	if f.offload && f.cfg.Mode == ModeVXLAN {
+		msgs = 4 * batch // a super-packet may need several UDP GSO sends
+		q.ctrl = make([][]byte, msgs)
+		for i := range q.ctrl {
+			q.ctrl[i] = make([]byte, unix.CmsgSpace(2))
+		}
+	}
+	q.msgs = make([]unix.Mmsghdr, msgs)
+	q.iovs = make([]unix.Iovec, msgs)
+	q.names = make([]unix.RawSockaddrInet4, msgs)
 	return nil
 }
 
@@ -554,8 +571,13 @@ func (f *Forwarder) forwardQueue(ctx context.Context, q *queue) error {
 				continue
 			}
 			frame := r.Frame
-			if f.offload {
+			switch {
+			case !f.offload:
+			case f.cfg.Mode == ModeL2:
 				frame = withVNetHeader(buf, len(buf)-len(frame), vnet)
+			default:
+				m = f.vxlanOffload(q, m, i, buf, r, vnet)
+				continue
 			}
 			q.add(m, frame, r.Backend, f.cfg.Mode)
 			m++
@@ -566,6 +588,65 @@ func (f *Forwarder) forwardQueue(ctx context.Context, q *queue) error {
 			f.sendErrors.Add(uint64(failed))
 		}
 	}
+}
+
+// vxlanOffload sends one packet read with a virtio-net header in
+// ModeVXLAN: a TCP super-packet is cut into segments that leave in UDP GSO
+// sends (as many as fit 64 KiB), a packet with a partial checksum gets it
+// completed. It returns the next message index, flushing when full.
+func (f *Forwarder) vxlanOffload(q *queue, m, slot int, buf []byte, r Result, vnet [vnetHdrLen]byte) int {
+	pkt := buf[Headroom:]
+	hdr := r.Frame[:len(r.Frame)-len(pkt)]
+	gsoSize := int(binary.LittleEndian.Uint16(vnet[4:6]))
+	switch vnet[1] &^ vnetGSOECN {
+	case vnetGSONone:
+		if vnet[0]&vnetNeedsCsum != 0 && !finishChecksum(pkt, int(binary.LittleEndian.Uint16(vnet[6:8])), int(binary.LittleEndian.Uint16(vnet[8:10]))) {
+			f.truncated.Add(1)
+			return m
+		}
+		if m == len(q.msgs) {
+			m = f.flush(q, m)
+		}
+		q.add(m, r.Frame, r.Backend, ModeVXLAN)
+		return m + 1
+	case vnetGSOTCPv4:
+		segs, size, ok := segmentTCP4(q.segs[slot][:0], hdr, pkt, gsoSize)
+		if !ok {
+			f.truncated.Add(1)
+			return m
+		}
+		per := max(1, 65000/size) // segments per UDP datagram train
+		for len(segs) > 0 {
+			n := min(len(segs), per*size)
+			if m == len(q.msgs) {
+				m = f.flush(q, m)
+			}
+			q.add(m, segs[:n], r.Backend, ModeVXLAN)
+			if n > size {
+				c := q.ctrl[m]
+				h := (*unix.Cmsghdr)(unsafe.Pointer(&c[0]))
+				h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
+				h.SetLen(unix.CmsgLen(2))
+				binary.NativeEndian.PutUint16(c[unix.CmsgLen(0):], uint16(size))
+				q.msgs[m].Hdr.Control = &c[0]
+				q.msgs[m].Hdr.SetControllen(len(c))
+			}
+			segs = segs[n:]
+			m++
+		}
+		return m
+	default:
+		f.truncated.Add(1) // a GSO type we never asked the TUN for
+		return m
+	}
+}
+
+// flush sends the first m messages and returns 0.
+func (f *Forwarder) flush(q *queue, m int) int {
+	sent, failed := q.sendBatch(m)
+	f.sent.Add(uint64(sent))
+	f.sendErrors.Add(uint64(failed))
+	return 0
 }
 
 // add makes frame the m-th message of the next sendmmsg.

@@ -34,18 +34,19 @@ function median(s,   a, c, i, j, t) {
 	for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 	return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
 }
-# ratio: the median over runs of (path / kernel) within the same run.
-function ratio(path, unit,   k, r, i, s) {
-	k = "BenchmarkEndToEnd/kernel/" unit; r = "BenchmarkEndToEnd/" path
+# ratio: the median over runs of (forwarder / kernel) measured back to
+# back in the same topology.
+function ratio(lab, kind, unit,   k, r, i, s) {
+	k = "BenchmarkEndToEnd/" lab "/kernel-" kind " " unit; r = "BenchmarkEndToEnd/" lab "/" kind " " unit
 	s = ""
-	for (i = 1; i <= n[r] && i <= n[k]; i++) if (val[k, i] > 0) s = s " " val[r, i] / val[k, i]
+	for (i = 1; i <= n[r] && i <= n[k]; i++) if (val[k, i] > 0) s = s " " sprintf("%.2f", val[r, i] / val[k, i])
 	return s == "" ? "n/a" : sprintf("%.2f (runs:%s)", median(s), s)
 }
 END {
-	for (k in v) printf "median %-50s %12.3f   (runs:%s)\n", k, median(v[k]), v[k]
+	for (k in v) printf "median %-55s %12.3f   (runs:%s)\n", k, median(v[k]), v[k]
+	split("dsr-l2 dsr-l2-ring dsr-vxlan dsr-vxlan-nooffload", labs, " ")
 	for (p = 1; p <= 4; p++) {
-		path = p == 1 ? "dsr-l2" : p == 2 ? "dsr-l2-ring" : p == 3 ? "dsr-vxlan" : "dsr-vxlan-nooffload"
-		printf "ratio  %-20s/kernel  udp pps %s\n", path, ratio(path "/udp rx-pps", "udp rx-pps")
-		printf "ratio  %-20s/kernel  tcp Gbit/s %s\n", path, ratio(path "/tcp Gbit/s", "tcp Gbit/s")
+		printf "ratio  %-20s/kernel  udp pps    %s\n", labs[p], ratio(labs[p], "udp", "rx-pps")
+		printf "ratio  %-20s/kernel  tcp Gbit/s %s\n", labs[p], ratio(labs[p], "tcp", "Gbit/s")
 	}
 }' "$out" | sort

@@ -43,7 +43,8 @@ func senders() int {
 }
 
 // BenchmarkEndToEnd runs, in one topology per forwarder configuration,
-// for each path (the kernel forwarding the VIP to b1 by a route; the DSR
+// each measurement twice in a row: through the kernel forwarding the VIP
+// to b1 by a route (kernel-udp, kernel-tcp), then through the DSR
 // forwarder in L2 mode with TUN ingress, L2 with a PACKET_MMAP ring,
 // VXLAN, and VXLAN without segmentation offload, with b1 as its only
 // backend):
@@ -73,62 +74,70 @@ func BenchmarkEndToEnd(b *testing.B) {
 		}
 		func() {
 			defer lab.Close()
-			var fw *dsr.Forwarder
-			err = lab.LB.Do(func() (err error) {
-				fw, err = dsr.NewForwarder(dsr.ForwarderConfig{
-					Config:    dsr.Config{VIPs: []netip.Addr{dsrlab.VIP}, Mode: mode},
-					Interface: "eth0",
-					Ingress:   cfg.ingress,
-					NoOffload: cfg.noOffload,
-					Logger:    slog.New(slog.DiscardHandler),
-				})
-				return err
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer fw.Close()
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- fw.Run(ctx) }()
-			defer func() { cancel(); <-done }()
-			if err := fw.SetBackends(ctx, []dsr.Backend{{Addr: lab.Addrs[0], Weight: 1}}); err != nil {
-				b.Fatal(err)
-			}
 			sink := startSinks(b, lab.B[0])
 			defer sink.close()
-
-			paths := []struct {
-				name  string
-				route []string
-			}{
-				{"kernel", []string{"route", "replace", dsrlab.VIP.String() + "/32", "via", lab.Addrs[0].String(), "dev", "eth0"}},
-				{cfg.name, []string{"route", "replace", dsrlab.VIP.String() + "/32", "dev", "dsr0"}},
-			}
-			if cfg.ingress == dsr.IngressPacketRing {
-				paths[1].route = []string{"route", "replace", "blackhole", dsrlab.VIP.String() + "/32"}
-			}
-			if cfg.name != "dsr-l2" {
-				paths = paths[1:] // the kernel path is measured once, beside dsr-l2
-			}
-			for _, p := range paths {
-				lab.LB.MustIP(b, p.route...)
-				b.Run(p.name+"/udp", func(b *testing.B) {
-					for range b.N {
-						sent, got := udpFlood(b, lab, window())
-						b.ReportMetric(got, "rx-pps")
-						b.ReportMetric(sent, "tx-pps")
+			kernel := []string{"route", "replace", dsrlab.VIP.String() + "/32", "via", lab.Addrs[0].String(), "dev", "eth0"}
+			// Kernel and forwarder alternate, each measured right after its
+			// reference, so that a ratio compares neighbours in time. No
+			// forwarder exists during a kernel measurement; a forwarder
+			// routes the VIP to itself when it starts.
+			for _, kind := range []string{"udp", "tcp"} {
+				for _, viaKernel := range []bool{true, false} {
+					name := kind
+					if viaKernel {
+						name = "kernel-" + kind
+						lab.LB.MustIP(b, kernel...)
 					}
-				})
-				b.Run(p.name+"/tcp", func(b *testing.B) {
-					for range b.N {
-						b.ReportMetric(tcpBulk(b, lab, sink, window()), "Gbit/s")
-					}
-				})
+					b.Run(cfg.name+"/"+name, func(b *testing.B) {
+						if !viaKernel {
+							stop := startForwarder(b, lab, dsr.ForwarderConfig{
+								Config:    dsr.Config{VIPs: []netip.Addr{dsrlab.VIP}, Mode: cfg.mode},
+								Interface: "eth0",
+								Ingress:   cfg.ingress,
+								NoOffload: cfg.noOffload,
+								Logger:    slog.New(slog.DiscardHandler),
+							})
+							defer stop()
+						}
+						for range b.N {
+							if kind == "udp" {
+								sent, got := udpFlood(b, lab, window())
+								b.ReportMetric(got, "rx-pps")
+								b.ReportMetric(sent, "tx-pps")
+							} else {
+								b.ReportMetric(tcpBulk(b, lab, sink, window()), "Gbit/s")
+							}
+						}
+					})
+				}
 			}
-			s := fw.Stats()
-			b.Logf("forwarder %s: received %d sent %d send errors %d truncated %d ingress drops %d drops %v", cfg.name, s.Received, s.Sent, s.SendErrors, s.Truncated, s.IngressDrops, s.Drops)
 		}()
+	}
+}
+
+// startForwarder creates and runs a forwarder in the lab's balancer with
+// b1 as its only backend; stop closes it and logs its counters.
+func startForwarder(b *testing.B, lab *dsrlab.Lab, cfg dsr.ForwarderConfig) (stop func()) {
+	var fw *dsr.Forwarder
+	if err := lab.LB.Do(func() (err error) { fw, err = dsr.NewForwarder(cfg); return }); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fw.Run(ctx) }()
+	if err := fw.SetBackends(ctx, []dsr.Backend{{Addr: lab.Addrs[0], Weight: 1}}); err != nil {
+		cancel()
+		<-done
+		fw.Close()
+		b.Fatal(err)
+	}
+	return func() {
+		s := fw.Stats()
+		cancel()
+		<-done
+		fw.Close()
+		b.Logf("forwarder: received %d sent %d send errors %d truncated %d ingress drops %d drops %v",
+			s.Received, s.Sent, s.SendErrors, s.Truncated, s.IngressDrops, s.Drops)
 	}
 }
 

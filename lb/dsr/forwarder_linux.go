@@ -229,6 +229,11 @@ func NewForwarder(cfg ForwarderConfig) (_ *Forwarder, err error) {
 			f.queues = append(f.queues, q)
 		}
 		// The kernel must not route the VIPs itself: drop them silently.
+		// Close deletes these routes through nlFD, a netlink socket of
+		// this namespace (Close may run on any thread).
+		if f.nlFD, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE); err != nil {
+			return nil, os.NewSyscallError("socket(netlink)", err)
+		}
 		for _, v := range cfg.VIPs {
 			if err := addRoute(netip.PrefixFrom(v, 32), 0, true); err != nil {
 				return nil, err
@@ -437,7 +442,7 @@ func (f *Forwarder) Stats() ForwarderStats {
 	s := ForwarderStats{Stats: f.core.Stats(), Received: f.received.Load(), Sent: f.sent.Load(), SendErrors: f.sendErrors.Load(), Truncated: f.truncated.Load()}
 	f.statsMu.Lock()
 	defer f.statsMu.Unlock()
-	if f.nlFD >= 0 {
+	if f.nlFD >= 0 && f.cfg.Ingress == IngressTUN {
 		if d, err := linkTxDropped(f.nlFD, f.tunIdx); err == nil {
 			s.IngressDrops = d
 		}
@@ -537,6 +542,13 @@ func (f *Forwarder) closeFDs() {
 	}
 	f.statsMu.Lock()
 	if f.nlFD >= 0 {
+		if f.cfg.Ingress == IngressPacketRing {
+			for _, v := range f.cfg.VIPs {
+				if err := delBlackholeOn(f.nlFD, netip.PrefixFrom(v, 32)); err != nil {
+					f.log.Warn("dsr: close", "err", err)
+				}
+			}
+		}
 		unix.Close(f.nlFD)
 		f.nlFD = -1
 	}

@@ -50,14 +50,20 @@ func (r *nlReq) nest(typ uint16, fill func()) {
 
 func u32(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
 
-// do sends the request and waits for its acknowledgement.
+// do sends the request on a new socket (in the calling thread's
+// namespace) and waits for its acknowledgement.
 func (r *nlReq) do() error {
-	binary.NativeEndian.PutUint32(r.b[0:], uint32(len(r.b)))
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {
 		return os.NewSyscallError("socket(netlink)", err)
 	}
 	defer unix.Close(fd)
+	return r.doOn(fd)
+}
+
+// doOn is do on an open netlink socket.
+func (r *nlReq) doOn(fd int) error {
+	binary.NativeEndian.PutUint32(r.b[0:], uint32(len(r.b)))
 	if err := unix.Sendto(fd, r.b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return os.NewSyscallError("sendto(netlink)", err)
 	}
@@ -134,6 +140,23 @@ func addRoute(p netip.Prefix, index int, blackhole bool) error {
 	}
 	if err := r.do(); err != nil {
 		return fmt.Errorf("dsr: add route %v dev %d: %w", p, index, err)
+	}
+	return nil
+}
+
+// delBlackholeOn deletes, through the netlink socket fd, a blackhole route
+// added by addRoute; a route already gone is not an error.
+func delBlackholeOn(fd int, p netip.Prefix) error {
+	body := make([]byte, unix.SizeofRtMsg)
+	body[0] = unix.AF_INET
+	body[1] = byte(p.Bits())
+	body[4] = unix.RT_TABLE_MAIN
+	body[7] = unix.RTN_BLACKHOLE
+	r := newNLReq(unix.RTM_DELROUTE, 0, body)
+	a := p.Addr().As4()
+	r.attr(unix.RTA_DST, a[:])
+	if err := r.doOn(fd); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("dsr: delete blackhole %v: %w", p, err)
 	}
 	return nil
 }

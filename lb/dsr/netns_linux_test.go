@@ -562,6 +562,19 @@ func TestForwarderLifecycle(t *testing.T) {
 			t.Fatal("the TUN outlived Close")
 		}
 	})
+	t.Run("ring ingress blackholes the VIP until Close", func(t *testing.T) {
+		fw, err := newFW(ForwarderConfig{Interface: "eth0", Ingress: IngressPacketRing})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := ns.MustIP(t, "route", "show", vip.String()); !strings.Contains(out, "blackhole") {
+			t.Fatalf("VIP route %q, want a blackhole", out)
+		}
+		fw.Close()
+		if out := ns.MustIP(t, "route", "show", vip.String()); strings.TrimSpace(out) != "" {
+			t.Fatalf("VIP route %q left after Close", out)
+		}
+	})
 	t.Run("close stops run", func(t *testing.T) {
 		for _, in := range []Ingress{IngressTUN, IngressPacketRing} {
 			fw, err := newFW(ForwarderConfig{Interface: "eth0", Ingress: in})

@@ -328,7 +328,7 @@ func (p *TCPProxy) dialTarget(ctx context.Context, target string, flow L4Flow) (
 		return nil, err
 	}
 	if p.ProxyProtocolV2 {
-		if err := writeProxyV2(c, flow); err != nil {
+		if err := writeProxyV2(ctx, c, flow); err != nil {
 			c.Close()
 			return nil, err
 		}

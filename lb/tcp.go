@@ -103,13 +103,17 @@ type TCPProxy struct {
 	conns    l4ConnSet
 }
 
-func (p *TCPProxy) init() {
+func (p *TCPProxy) init() { p.initProto("tcp") }
+
+// initProto sets up metrics and logging once, labelled with protocol
+// (tcp, or tls when a TLSProxy embeds this TCPProxy).
+func (p *TCPProxy) initProto(protocol string) {
 	p.initOnce.Do(func() {
 		name := p.Name
 		if name == "" {
-			name = "tcp"
+			name = protocol
 		}
-		p.rec = newL4Recorder(p.Metrics, name, "tcp")
+		p.rec = newL4Recorder(p.Metrics, name, protocol)
 		p.log = p.Logger
 		if p.log == nil {
 			p.log = slog.Default()

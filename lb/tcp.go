@@ -253,11 +253,8 @@ func (p *TCPProxy) logEnd(flow L4Flow, target string, start time.Time, up, down 
 }
 
 func (p *TCPProxy) logPipeEnd(log *slog.Logger, rec *l4Recorder, flow L4Flow, target string, start time.Time, up, down int64, err error) {
-	attrs := []any{"client", flow.Client, "target", target, "duration", time.Since(start), "bytes_to_target", up, "bytes_to_client", down}
 	switch {
 	case err == nil:
-		log.Debug("connection closed", attrs...)
-		return
 	case errors.Is(err, errIdle):
 		rec.reset("idle")
 	case errors.Is(err, errShutdown):
@@ -266,6 +263,14 @@ func (p *TCPProxy) logPipeEnd(log *slog.Logger, rec *l4Recorder, flow L4Flow, ta
 		rec.reset("terminated")
 	default:
 		rec.reset("error")
+	}
+	if !log.Enabled(context.Background(), slog.LevelDebug) {
+		return // the attributes below cost allocations per connection
+	}
+	attrs := []any{"client", flow.Client, "target", target, "duration", time.Since(start), "bytes_to_target", up, "bytes_to_client", down}
+	if err == nil {
+		log.Debug("connection closed", attrs...)
+		return
 	}
 	log.Debug("connection reset", append(attrs, "err", err)...)
 }
@@ -341,9 +346,11 @@ func (p *TCPProxy) dialTarget(ctx context.Context, target string, flow L4Flow) (
 }
 
 // dialTCPTarget connects to target, from the client's address when
-// preserve is set.
+// preserve is set. TCP keepalives
+// are off: NLB sends none, and its idle timeout is what ends quiet
+// connections.
 func dialTCPTarget(ctx context.Context, target string, flow L4Flow, preserve bool) (net.Conn, error) {
-	d := net.Dialer{}
+	d := net.Dialer{KeepAlive: -1}
 	if preserve {
 		d.LocalAddr = net.TCPAddrFromAddrPort(flow.Client)
 		d.Control = transparentControl

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -149,4 +150,25 @@ func dialTCP(t testing.TB, addr string) *net.TCPConn {
 		t.Fatal(err)
 	}
 	return c.(*net.TCPConn)
+}
+
+// refusingAddr returns a loopback address where connections are refused:
+// a socket bound to the port but not listening. Holding the port (rather
+// than closing a listener) keeps other processes on this shared machine
+// from taking it.
+func refusingAddr(t testing.TB) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "127.0.0.1:" + itoa(sa.(*syscall.SockaddrInet4).Port)
 }

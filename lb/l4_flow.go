@@ -1,53 +1,66 @@
 package lb
 
 import (
-	"encoding/binary"
 	"net"
 	"net/netip"
+	"slices"
+
+	"github.com/lbkit/lbkit/balancer"
 )
 
-// L4Flow is the 5-tuple of a TCP connection or UDP flow as the load
-// balancer sees it: protocol, client address and the listener address the
-// client reached.
-type L4Flow struct {
-	// Network is "tcp" or "udp".
-	Network string
-	// Client is the source address and port.
-	Client netip.AddrPort
-	// Local is the destination address and port: the listener's.
-	Local netip.AddrPort
+// IP protocol numbers of balancer.Flow.Proto.
+const (
+	protoTCP = 6
+	protoUDP = 17
+)
+
+// l4FlowOf builds the 5-tuple of an accepted connection or datagram:
+// the client's address as source, the listener's as destination.
+func l4FlowOf(proto uint8, remote, local net.Addr) balancer.Flow {
+	return balancer.Flow{Proto: proto, Src: addrPort(remote), Dst: addrPort(local)}
 }
 
-// Hash returns NLB's flow hash of the 5-tuple. It is a fixed function of
-// the tuple (no per-process seed), so every balancer instance, before and
-// after a restart, maps a flow to the same target of the same target set.
-// NLB also mixes in the TCP sequence number of the SYN; a user-space proxy
-// cannot read it, so two connections that reuse a 5-tuple land on the same
-// target here.
-func (f L4Flow) Hash() uint64 {
-	var b [2 + 16 + 2 + 16 + 2]byte
-	b[0] = 6
-	if f.Network == "udp" {
-		b[0] = 17
-	}
-	c, l := f.Client.Addr().As16(), f.Local.Addr().As16()
-	copy(b[2:18], c[:])
-	binary.BigEndian.PutUint16(b[18:20], f.Client.Port())
-	copy(b[20:36], l[:])
-	binary.BigEndian.PutUint16(b[36:38], f.Local.Port())
-	// FNV-1a then SplitMix64's finalizer: FNV alone spreads neighbouring
-	// source ports badly (see research/dataplane.md §5.1).
-	h := uint64(14695981039346656037)
-	for _, x := range b {
-		h ^= uint64(x)
-		h *= 1099511628211
-	}
-	return mix64(h)
+// l4PickInfo is the first pick of a new flow: the 5-tuple, for
+// balancer.FlowHash (NLB's flow hash), and its hash for the other hashing
+// algorithms. Non-hashing algorithms ignore both.
+func l4PickInfo(flow balancer.Flow) PickInfo {
+	return PickInfo{PickInfo: balancer.PickInfo{Flow: flow, Hash: flow.Hash()}}
 }
 
-// l4FlowOf builds the flow of an accepted connection.
-func l4FlowOf(network string, remote, local net.Addr) L4Flow {
-	return L4Flow{Network: network, Client: addrPort(remote), Local: addrPort(local)}
+// l4Rekey returns info for another try: without the 5-tuple (which would
+// hash to the same target again) and with a new hash.
+func l4Rekey(info PickInfo) PickInfo {
+	info.Flow = balancer.Flow{}
+	info.Hash = l4Mix(info.Hash + 1)
+	return info
+}
+
+// pickAvoiding picks a target not in failed, re-keying the pick a bounded
+// number of times (hashing algorithms return the same target for the
+// same key). If every try lands on a failed target it returns
+// ErrNoTarget wrapping the last dial error.
+func pickAvoiding(tg *TargetGroup, info PickInfo, failed []string) (Lease, PickInfo, error) {
+	for range 8 {
+		lease, err := tg.Pick(info)
+		if err != nil {
+			return Lease{}, info, err
+		}
+		if !slices.Contains(failed, lease.Addr()) {
+			return lease, info, nil
+		}
+		lease.Done(nil)
+		info = l4Rekey(info)
+	}
+	return Lease{}, info, ErrNoTarget
+}
+
+// l4Mix is SplitMix64's finalizer.
+func l4Mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // addrPort converts a *net.TCPAddr or *net.UDPAddr (or anything whose

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/lbkit/lbkit/balancer"
 	"github.com/lbkit/lbkit/proxyproto"
 )
 
@@ -14,10 +15,10 @@ import (
 // writes it on the first ACK with payload; this proxy writes it at once,
 // which is what HAProxy's send-proxy-v2 does and what lets server-first
 // protocols work.
-func writeProxyV2(ctx context.Context, c net.Conn, flow L4Flow) error {
+func writeProxyV2(ctx context.Context, c net.Conn, flow balancer.Flow) error {
 	h := proxyproto.Header{Version: proxyproto.V2, Command: proxyproto.Proxy}
-	src, dst := flow.Client, flow.Local
-	udp := flow.Network == "udp"
+	src, dst := flow.Src, flow.Dst
+	udp := flow.Proto == protoUDP
 	switch {
 	case src.Addr().Is4() && dst.Addr().Is4():
 		h.Protocol = proxyproto.TCP4

@@ -1,17 +1,19 @@
 package lb
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"math/rand/v2"
 	"net"
 	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lbkit/lbkit/balancer"
+	"github.com/lbkit/lbkit/healthcheck"
 )
 
 // Target group defaults, as an ELB target group has them.
@@ -25,9 +27,11 @@ const (
 
 // Errors of the target group. Callers branch on them with errors.Is.
 var (
-	// ErrNoTarget means the group has no target that can take a request:
-	// none registered, or every one draining or weighted 0. An HTTP
-	// listener answers 503, an L4 listener refuses the connection.
+	// ErrNoTarget means the group has no target that can take new work:
+	// none registered, every one draining or weighted 0, or none healthy
+	// with fail-open disabled. An HTTP listener answers 503, an L4
+	// listener refuses the connection. The error also matches
+	// balancer.ErrNoEndpoint and says what the balancer saw.
 	ErrNoTarget = errors.New("lb: no target available")
 	// ErrUnknownTarget means the address is not registered in the group.
 	ErrUnknownTarget = errors.New("lb: target not registered")
@@ -37,7 +41,8 @@ var (
 
 // Health is the routing-relevant health of a target, as the target group
 // sees it. healthcheck's ELB states map onto it (initial, healthy,
-// unhealthy); draining is the group's own business.
+// unhealthy; unavailable counts as healthy, as ELB routes to targets whose
+// checks are disabled); draining is the group's own business.
 type Health uint8
 
 // Health values.
@@ -47,7 +52,7 @@ const (
 	HealthInitial Health = iota
 	// HealthHealthy: eligible for new requests.
 	HealthHealthy
-	// HealthUnhealthy: failed its checks (or was ejected as an outlier);
+	// HealthUnhealthy: failed its checks or was ejected as an outlier;
 	// gets traffic only when the group fails open.
 	HealthUnhealthy
 	// HealthDraining: deregistered; finishes in-flight work, gets nothing new.
@@ -67,90 +72,75 @@ func (h Health) String() string {
 type Target struct {
 	// Addr is host:port, dialled as is.
 	Addr string
-	// Weight is the relative share of new requests or connections.
-	// Zero means 1; negative is invalid. Use SetWeight(addr, 0) to stop
-	// new picks without deregistering.
+	// Weight is the relative share of new requests or connections,
+	// 0..MaxWeight. Zero in Register means 1; use SetWeight(addr, 0) to
+	// stop new picks without deregistering.
 	Weight int
-	// Zone is an optional availability zone label, kept for callers
-	// (metrics, zone-aware algorithms).
+	// Zone is an optional availability zone (for zone-aware balancing).
 	Zone string
 }
 
-// TargetGroupConfig configures a TargetGroup. The zero value is usable: round
-// robin, ELB's 300 s deregistration delay, no slow start, fail-open on, every
-// target healthy as soon as it is registered (no health checks).
+// TargetGroupConfig configures a TargetGroup. The zero value is usable:
+// round robin, ELB's 300 s deregistration delay, no slow start, ALB's
+// fail-open, and every target healthy as soon as it is registered (no
+// health checks).
 type TargetGroupConfig struct {
 	// Name labels logs and metrics.
 	Name string
-	// Algorithm picks among eligible targets. Zero means RoundRobin.
-	Algorithm Algorithm
+	// Algorithm builds the balancer that picks among targets. Nil means
+	// balancer.RoundRobin{} (ELB's round_robin). ParseAlgorithm maps ELB's
+	// names to builders.
+	Algorithm balancer.Builder
+	// Balancing configures the balancer's modifiers: SlowStart (ELB's
+	// slow_start.duration_seconds is SlowStart.Window), FailOpen (the zero
+	// value is ALB's: with no healthy target, use them all), Zone, and the
+	// injectable Clock and Rand.
+	Balancing balancer.BuildOptions
 	// DeregistrationDelay is how long a deregistered target may finish
 	// in-flight work. Draining ends early as soon as it has none. Zero
 	// means DefaultDeregistrationDelay; negative means no delay (in-flight
-	// work is told to stop at once).
+	// work is told to stop at once, see Lease.Expired).
 	DeregistrationDelay time.Duration
-	// SlowStart ramps a newly healthy target's weight linearly from 10% to
-	// 100% over this window (ELB's slow_start.duration_seconds; Envoy's
-	// min_weight 10%). Zero disables slow start. As on ELB, a target enters
-	// slow start only if another healthy target is out of slow start.
-	SlowStart time.Duration
-	// DisableFailOpen turns off ELB's fail-open: by default, when no
-	// target is healthy, every registered non-draining target is eligible.
-	DisableFailOpen bool
-	// HealthChecked says registered targets start HealthInitial and wait
-	// for SetHealth (from a health checker) before they get traffic. False
-	// means targets are healthy on registration.
-	HealthChecked bool
+	// HealthCheck, if set, runs active health checks (package
+	// healthcheck) with ELB's state machine: registered targets start
+	// initial and get traffic once a check passes (or when the group fails
+	// open). Its DeregistrationDelay is ignored in favour of the group's.
+	// Nil means targets are healthy on registration; SetHealth can still
+	// change that.
+	HealthCheck *healthcheck.Config
+	// HealthOptions are the health monitor's collaborators: a custom
+	// Checker, Clock, probe concurrency, and Outlier to turn on passive
+	// outlier detection fed by Report. Used only with HealthCheck.
+	HealthOptions healthcheck.Options
 	// Logger receives state changes. Nil means slog.Default().
 	Logger *slog.Logger
 	// OnChange, if set, is called (without locks held, from the goroutine
 	// making the change) after the set of targets or their states change.
-	// Metrics and health checkers use it to follow registrations.
 	OnChange func(*TargetGroup)
-
-	now func() time.Time // tests
 }
 
-// Algorithm selects a target among the eligible ones.
-type Algorithm uint8
-
-// Algorithms. Names follow ELB's load_balancing.algorithm.type where ELB
-// has one.
-const (
-	// RoundRobin cycles through eligible targets in proportion to weight
-	// (ELB round_robin, the default).
-	RoundRobin Algorithm = iota
-	// LeastOutstandingRequests picks the less loaded (in-flight relative to
-	// weight) of two random targets, with replacement (ELB
-	// least_outstanding_requests, as power of two choices).
-	LeastOutstandingRequests
-	// WeightedRandom picks at random in proportion to weight (ELB
-	// weighted_random).
-	WeightedRandom
-	// HashKey picks by PickInfo.Key with rendezvous hashing (weighted), so
-	// a key sticks to its target while the target set is stable. Without a
-	// key it falls back to round robin.
-	HashKey
-)
-
-var algorithmNames = [...]string{"round_robin", "least_outstanding_requests", "weighted_random", "hash"}
-
-func (a Algorithm) String() string {
-	if int(a) < len(algorithmNames) {
-		return algorithmNames[a]
+// ParseAlgorithm maps ELB's load_balancing.algorithm.type names
+// (round_robin, least_outstanding_requests, weighted_random) and the names
+// of package balancer's other algorithms (least_request, least_conn,
+// ring_hash, maglev, rendezvous) to a builder with default settings.
+func ParseAlgorithm(name string) (balancer.Builder, error) {
+	switch name {
+	case "", "round_robin":
+		return balancer.RoundRobin{}, nil
+	case "least_outstanding_requests", "least_request":
+		return balancer.LeastRequest{}, nil
+	case "weighted_random", "random":
+		return balancer.Random{}, nil
+	case "least_conn":
+		return balancer.LeastConn{}, nil
+	case "ring_hash":
+		return balancer.RingHash{}, nil
+	case "maglev":
+		return balancer.Maglev{}, nil
+	case "rendezvous":
+		return balancer.Rendezvous{}, nil
 	}
-	return "Algorithm(" + strconv.Itoa(int(a)) + ")"
-}
-
-// ParseAlgorithm maps ELB's names (round_robin, least_outstanding_requests,
-// weighted_random) and "hash" to an Algorithm.
-func ParseAlgorithm(s string) (Algorithm, error) {
-	for i, n := range algorithmNames {
-		if n == s {
-			return Algorithm(i), nil
-		}
-	}
-	return 0, fmt.Errorf("lb: unknown algorithm %q", s)
+	return nil, fmt.Errorf("lb: unknown algorithm %q", name)
 }
 
 // member is a registered (or draining) target. Its identity is the pointer:
@@ -160,74 +150,85 @@ type member struct {
 	zone     string
 	weight   int
 	health   Health
-	since    time.Time // when it last became healthy (slow start)
 	inflight atomic.Int64
-
-	hash     uint64        // of addr, for rendezvous hashing
-	draining atomic.Bool   // set after it left the snapshot
-	done     chan struct{} // closed when draining ends (or the group closes)
+	draining atomic.Bool // set after it left the balancer
+	done     chan struct{}
 	timer    *time.Timer
 	doneOnce sync.Once
-
-	group *TargetGroup
+	group    *TargetGroup
 }
 
 func (m *member) finish() { m.doneOnce.Do(func() { close(m.done) }) }
 
-// snapshot is the immutable eligible set a pick reads.
-type snapshot struct {
-	members  []*member
-	cum      []uint64 // cumulative effective weights
-	total    uint64
-	stride   uint64 // coprime with total, near total/φ: interleaves round robin
-	weights  []float64
+// eligible is the set Acquire reads: the targets that may take new work.
+type eligible struct {
+	byAddr   map[string]*member
 	failOpen bool
-	slow     bool // some member is in slow start; republish periodically
 }
 
-// TargetGroup is a protocol-neutral set of targets: registration,
-// weights, health, draining, slow start and in-flight accounting. HTTP and
-// L4 listeners pick from it; it knows nothing of either protocol.
+// TargetGroup is a protocol-neutral set of targets: registration, weights,
+// health (from package healthcheck or SetHealth), draining, and in-flight
+// accounting, with picks made by a package balancer algorithm (slow start,
+// fail-open, zones included). HTTP and L4 listeners pick from it; it knows
+// nothing of either protocol.
 //
-// Picks read an immutable snapshot through an atomic pointer and take no
-// lock; changes (Register, Deregister, SetWeight, SetHealth) serialize on a
-// mutex and publish a new snapshot. All methods are safe for concurrent use.
+// Picks are lock-free (the balancer's immutable picker); changes
+// (Register, Deregister, SetWeight, SetHealth, health transitions)
+// serialize on a mutex and publish a new endpoint set. All methods are safe
+// for concurrent use.
 type TargetGroup struct {
-	cfg  TargetGroupConfig
-	log  *slog.Logger
-	snap atomic.Pointer[snapshot]
-	rr   atomic.Uint64
+	cfg     TargetGroupConfig
+	log     *slog.Logger
+	bal     balancer.Balancer
+	elig    atomic.Pointer[eligible]
+	monitor *healthcheck.Monitor // nil without HealthCheck
 
 	mu       sync.Mutex
 	members  map[string]*member
 	draining map[*member]struct{}
 	closed   bool
-	slowTick *time.Timer
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
-// NewTargetGroup returns an empty group. It validates cfg and starts
-// nothing: timers run only while a target drains or slow-starts. Close
-// releases them.
+// NewTargetGroup returns an empty group. With HealthCheck set it starts
+// the health monitor's goroutines; Close stops them.
 func NewTargetGroup(cfg TargetGroupConfig) (*TargetGroup, error) {
-	if cfg.Algorithm > HashKey {
-		return nil, fmt.Errorf("lb: target group %q: unknown algorithm %d", cfg.Name, cfg.Algorithm)
-	}
-	if cfg.SlowStart < 0 {
-		return nil, fmt.Errorf("lb: target group %q: negative slow start %v", cfg.Name, cfg.SlowStart)
-	}
 	if cfg.DeregistrationDelay == 0 {
 		cfg.DeregistrationDelay = DefaultDeregistrationDelay
 	}
-	if cfg.now == nil {
-		cfg.now = time.Now
+	if cfg.Algorithm == nil {
+		cfg.Algorithm = balancer.RoundRobin{}
 	}
 	g := &TargetGroup{cfg: cfg, log: cfg.Logger, members: map[string]*member{}, draining: map[*member]struct{}{}}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
 	g.log = g.log.With("target_group", cfg.Name)
-	g.rr.Store(rand.Uint64())
-	g.snap.Store(&snapshot{})
+	if cfg.HealthCheck != nil {
+		hc := *cfg.HealthCheck
+		// The group drains; the monitor only reports the state.
+		hc.DeregistrationDelay = healthcheck.MaxDeregistrationDelay
+		m, err := healthcheck.NewMonitor(hc, cfg.HealthOptions)
+		if err != nil {
+			return nil, fmt.Errorf("lb: target group %q: %w", cfg.Name, err)
+		}
+		g.monitor = m
+	}
+	g.bal = balancer.New(cfg.Algorithm, cfg.Balancing)
+	g.elig.Store(&eligible{})
+	if g.monitor != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		g.cancel = cancel
+		unsubscribe := g.monitor.Subscribe(g.onHealth)
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			defer unsubscribe()
+			_ = g.monitor.Run(ctx)
+		}()
+	}
 	return g, nil
 }
 
@@ -237,7 +238,10 @@ func (g *TargetGroup) Name() string { return g.cfg.Name }
 // Config returns the configuration the group runs with (defaults applied).
 func (g *TargetGroup) Config() TargetGroupConfig { return g.cfg }
 
-// ValidateAddr checks that addr is a dialable host:port.
+// HealthMonitor returns the health monitor, nil without HealthCheck. Its
+// Snapshot gives ELB's states and reason codes (DescribeTargetHealth).
+func (g *TargetGroup) HealthMonitor() *healthcheck.Monitor { return g.monitor }
+
 func validateTarget(t Target) error {
 	host, port, err := net.SplitHostPort(t.Addr)
 	if err != nil {
@@ -270,7 +274,7 @@ func (g *TargetGroup) Register(targets ...Target) error {
 		g.mu.Unlock()
 		return ErrClosed
 	}
-	now := g.cfg.now()
+	var added []healthcheck.Target
 	for _, t := range targets {
 		w := t.Weight
 		if w == 0 {
@@ -280,36 +284,21 @@ func (g *TargetGroup) Register(targets ...Target) error {
 			m.weight, m.zone = w, t.Zone
 			continue
 		}
-		m := &member{addr: t.Addr, zone: t.Zone, weight: w, hash: strHash(t.Addr), done: make(chan struct{}), group: g}
-		if g.cfg.HealthChecked {
+		m := &member{addr: t.Addr, zone: t.Zone, weight: w, done: make(chan struct{}), group: g, health: HealthHealthy}
+		if g.monitor != nil {
 			m.health = HealthInitial
-		} else {
-			m.health = HealthHealthy
-			m.since = g.slowStartFrom(now)
+			added = append(added, healthcheck.Target{Addr: t.Addr})
 		}
 		g.members[t.Addr] = m
 		g.log.Debug("target registered", "target", t.Addr, "weight", w)
 	}
 	g.publishLocked()
 	g.mu.Unlock()
+	if len(added) > 0 {
+		g.monitor.Register(added...)
+	}
 	g.changed()
 	return nil
-}
-
-// slowStartFrom returns the time slow start counts from for a target that
-// becomes healthy now: now if slow start applies, zero (fully warm)
-// otherwise. ELB: a target enters slow start only when at least one other
-// healthy target is not in slow start.
-func (g *TargetGroup) slowStartFrom(now time.Time) time.Time {
-	if g.cfg.SlowStart <= 0 {
-		return time.Time{}
-	}
-	for _, m := range g.members {
-		if m.health == HealthHealthy && now.Sub(m.since) >= g.cfg.SlowStart {
-			return now
-		}
-	}
-	return time.Time{}
 }
 
 // Deregister removes a target from new picks and starts its deregistration
@@ -319,20 +308,21 @@ func (g *TargetGroup) slowStartFrom(now time.Time) time.Time {
 // returns ErrUnknownTarget and changes nothing.
 func (g *TargetGroup) Deregister(addr string) (<-chan struct{}, error) {
 	g.mu.Lock()
-	m, ok := g.members[addr]
-	if !ok || g.closed {
+	if g.closed {
 		g.mu.Unlock()
-		if g.closed {
-			return nil, ErrClosed
-		}
+		return nil, ErrClosed
+	}
+	m, ok := g.members[addr]
+	if !ok {
+		g.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s", ErrUnknownTarget, addr)
 	}
 	delete(g.members, addr)
 	m.health = HealthDraining
 	g.draining[m] = struct{}{}
 	g.publishLocked()
-	// Set after the new snapshot is out: a pick that still read the old
-	// one either sees the flag and gives its lease back, or its lease is
+	// Set after the new picker is out: a pick that still read the old one
+	// either sees the flag and gives its lease back, or its lease is
 	// counted by the in-flight check below (both are atomics).
 	m.draining.Store(true)
 	if m.inflight.Load() == 0 || g.cfg.DeregistrationDelay < 0 {
@@ -347,10 +337,19 @@ func (g *TargetGroup) Deregister(addr string) (<-chan struct{}, error) {
 	}
 	g.log.Debug("target deregistered", "target", addr, "in_flight", m.inflight.Load())
 	g.mu.Unlock()
+	if g.monitor != nil {
+		g.monitor.Deregister(healthcheck.Target{Addr: addr})
+		select {
+		case <-m.done:
+			g.monitor.Drained(healthcheck.Target{Addr: addr})
+		default:
+		}
+	}
 	g.changed()
 	return m.done, nil
 }
 
+// endDrainLocked ends m's drain (idempotent).
 func (g *TargetGroup) endDrainLocked(m *member) {
 	if _, ok := g.draining[m]; !ok {
 		return
@@ -360,6 +359,11 @@ func (g *TargetGroup) endDrainLocked(m *member) {
 		m.timer.Stop()
 	}
 	m.finish()
+	if g.monitor != nil && !g.closed {
+		// Outside our lock would be nicer; Drained only takes the
+		// monitor's own lock and never calls back synchronously.
+		g.monitor.Drained(healthcheck.Target{Addr: m.addr})
+	}
 }
 
 // SetWeight changes a registered target's weight. Zero stops new picks
@@ -381,11 +385,11 @@ func (g *TargetGroup) SetWeight(addr string, weight int) error {
 	return nil
 }
 
-// SetHealth records a health verdict for a registered target (from an
-// active checker or outlier detection). HealthDraining is not accepted:
-// use Deregister.
+// SetHealth records a health verdict for a registered target, for callers
+// that run their own checks. With HealthCheck set, the monitor's next
+// transition overrides it. HealthDraining is not accepted: use Deregister.
 func (g *TargetGroup) SetHealth(addr string, h Health) error {
-	if h == HealthDraining || h > HealthDraining {
+	if h >= HealthDraining {
 		return fmt.Errorf("lb: target %q: cannot set health %v", addr, h)
 	}
 	g.mu.Lock()
@@ -394,19 +398,69 @@ func (g *TargetGroup) SetHealth(addr string, h Health) error {
 		g.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrUnknownTarget, addr)
 	}
+	changed := g.setHealthLocked(m, h)
+	g.mu.Unlock()
+	if changed {
+		g.changed()
+	}
+	return nil
+}
+
+func (g *TargetGroup) setHealthLocked(m *member, h Health) bool {
 	if m.health == h {
-		g.mu.Unlock()
-		return nil
+		return false
 	}
-	if h == HealthHealthy {
-		m.since = g.slowStartFrom(g.cfg.now())
-	}
-	g.log.Info("target health changed", "target", addr, "from", m.health.String(), "to", h.String())
+	g.log.Info("target health changed", "target", m.addr, "from", m.health.String(), "to", h.String())
 	m.health = h
 	g.publishLocked()
+	return true
+}
+
+// onHealth applies the monitor's transitions.
+func (g *TargetGroup) onHealth(u healthcheck.Update) {
+	g.mu.Lock()
+	changed := false
+	for _, th := range u.Snapshot.Targets() {
+		m, ok := g.members[th.Target.Addr]
+		if !ok {
+			continue
+		}
+		var h Health
+		switch {
+		case th.Ejected:
+			h = HealthUnhealthy
+		case th.State == healthcheck.StateHealthy || th.State == healthcheck.StateUnavailable:
+			h = HealthHealthy
+		case th.State == healthcheck.StateUnhealthy || th.State == healthcheck.StateUnhealthyDraining:
+			h = HealthUnhealthy
+		case th.State == healthcheck.StateInitial || th.State == healthcheck.StateUnused:
+			h = HealthInitial
+		default:
+			continue
+		}
+		if m.health != h {
+			g.log.Info("target health changed", "target", m.addr, "from", m.health.String(), "to", h.String(), "reason", string(th.Reason))
+			m.health = h
+			changed = true
+		}
+	}
+	if changed {
+		g.publishLocked()
+	}
 	g.mu.Unlock()
-	g.changed()
-	return nil
+	if changed {
+		g.changed()
+	}
+}
+
+// Report feeds passive outlier detection (HealthOptions.Outlier) with the
+// result of one request or connection to addr: the HTTP status (0 for L4)
+// and a local-origin error (connect failure, reset before a response). It
+// is cheap and a no-op without outlier detection.
+func (g *TargetGroup) Report(addr string, r healthcheck.Result) {
+	if g.monitor != nil {
+		g.monitor.Report(healthcheck.Target{Addr: addr}, r)
+	}
 }
 
 func (g *TargetGroup) changed() {
@@ -415,62 +469,47 @@ func (g *TargetGroup) changed() {
 	}
 }
 
-// publishLocked rebuilds the eligible set and swaps it in.
+// publishLocked hands the endpoint set to the balancer and rebuilds the
+// eligible set.
 func (g *TargetGroup) publishLocked() {
-	now := g.cfg.now()
-	s := &snapshot{}
-	pick := func(want func(*member) bool) {
-		for _, m := range g.members {
-			if m.weight > 0 && want(m) {
-				s.members = append(s.members, m)
-			}
+	eps := make([]balancer.Endpoint, 0, len(g.members))
+	healthy := 0
+	for _, m := range g.members {
+		ep := balancer.Endpoint{Addr: m.addr, Weight: uint32(m.weight), Zone: m.zone, Metadata: m}
+		switch {
+		case m.weight == 0:
+			ep.Status = balancer.StatusDraining // no new picks
+		case m.health == HealthHealthy:
+			healthy++
+		default:
+			ep.Status = balancer.StatusUnhealthy
 		}
-	}
-	pick(func(m *member) bool { return m.health == HealthHealthy })
-	if len(s.members) == 0 && !g.cfg.DisableFailOpen {
-		pick(func(m *member) bool { return true })
-		s.failOpen = len(s.members) > 0
+		eps = append(eps, ep)
 	}
 	// Stable order: picks and hashes do not depend on map iteration.
-	sort.Slice(s.members, func(i, j int) bool { return s.members[i].addr < s.members[j].addr })
-	s.cum = make([]uint64, len(s.members))
-	s.weights = make([]float64, len(s.members))
-	for i, m := range s.members {
-		w := float64(m.weight)
-		if g.cfg.SlowStart > 0 && !m.since.IsZero() && !s.failOpen {
-			if el := now.Sub(m.since); el < g.cfg.SlowStart {
-				f := max(0.1, float64(el)/float64(g.cfg.SlowStart))
-				w *= f
-				s.slow = true
-			}
+	sort.Slice(eps, func(i, j int) bool { return eps[i].Addr < eps[j].Addr })
+	if err := g.bal.Update(balancer.State{Endpoints: eps}); err != nil && !g.closed {
+		// Addresses are validated and unique; this is a bug.
+		g.log.Error("balancer update failed", "err", err)
+	}
+	e := &eligible{byAddr: make(map[string]*member, len(eps))}
+	e.failOpen = healthy == 0 && !g.cfg.Balancing.FailOpen.Disabled
+	for _, m := range g.members {
+		if m.weight > 0 && (m.health == HealthHealthy || e.failOpen) {
+			e.byAddr[m.addr] = m
 		}
-		// Weights are scaled by 64 so slow start fractions survive
-		// integer arithmetic.
-		iw := max(uint64(w*64), 1)
-		s.total += iw
-		s.cum[i] = s.total
-		s.weights[i] = w
 	}
-	s.stride = goldenStride(s.total)
-	g.snap.Store(s)
-	if s.slow && g.slowTick == nil && !g.closed {
-		step := max(g.cfg.SlowStart/50, 100*time.Millisecond)
-		g.slowTick = time.AfterFunc(step, func() {
-			g.mu.Lock()
-			g.slowTick = nil
-			if !g.closed {
-				g.publishLocked()
-			}
-			g.mu.Unlock()
-		})
+	if len(e.byAddr) == 0 {
+		e.failOpen = false
 	}
+	g.elig.Store(e)
 }
 
 // PickInfo carries what an algorithm may need for one pick.
 type PickInfo struct {
-	// Key is a hash key (HashKey algorithm); HasKey says it is set.
-	Key    uint64
-	HasKey bool
+	// Hash is the consistent-hashing key (ring_hash, maglev, rendezvous)
+	// and Flow the L4 5-tuple (flow_hash); see balancer.PickInfo.
+	balancer.PickInfo
 	// Avoid, if non-empty, is a target address to skip when another one is
 	// eligible: a retry uses it to reach a fresh target.
 	Avoid string
@@ -481,20 +520,27 @@ type PickInfo struct {
 // with Done exactly once. The zero Lease is invalid.
 type Lease struct {
 	m *member
+	r balancer.PickResult
 }
 
 // Addr returns the target's address.
 func (l Lease) Addr() string { return l.m.addr }
 
-// Expired is closed when the target's deregistration delay has run out (or
-// it finished draining, or the group closed): work still running should
-// stop. It is nil-safe to select on only while the lease is held.
+// Expired is closed when the target's deregistration delay has run out
+// (or the group closed): work still running on the lease should stop, as
+// ELB closes connections to a target at the end of its deregistration
+// delay. Draining that ends early because no lease is left closes it too.
 func (l Lease) Expired() <-chan struct{} { return l.m.done }
 
-// Done releases the lease. A draining target with no lease left finishes
-// draining at once.
-func (l Lease) Done() {
-	m := l.m
+// Done releases the lease; err is the request's or connection's error
+// (nil on success), which load-aware algorithms may use. A draining target
+// with no lease left finishes draining at once.
+func (l Lease) Done(err error) {
+	l.r.Done(balancer.DoneInfo{Err: err})
+	l.m.release()
+}
+
+func (m *member) release() {
 	if m.inflight.Add(-1) == 0 && m.draining.Load() {
 		g := m.group
 		g.mu.Lock()
@@ -504,118 +550,58 @@ func (l Lease) Done() {
 	}
 }
 
-// Pick chooses an eligible target and takes a lease on it. It takes no lock
-// and does not allocate. ErrNoTarget means there is none.
+// Pick chooses an eligible target with the group's algorithm and takes a
+// lease on it. It takes no lock and does not allocate. Errors match
+// ErrNoTarget.
 func (g *TargetGroup) Pick(info PickInfo) (Lease, error) {
-	s := g.snap.Load()
-	n := len(s.members)
-	if n == 0 {
-		return Lease{}, ErrNoTarget
-	}
-	i := g.pickIndex(s, info)
-	if info.Avoid != "" && n > 1 && s.members[i].addr == info.Avoid {
-		i = (i + 1 + rand.IntN(n-1)) % n
-	}
-	m := s.members[i]
-	m.inflight.Add(1)
-	if m.draining.Load() {
-		// Deregistered between the snapshot load and now: the drain may
-		// already be over, so do not hand it out. The next snapshot no
-		// longer holds it.
-		l := Lease{m}
-		l.Done()
-		return g.Pick(info)
-	}
-	return Lease{m}, nil
-}
-
-func (g *TargetGroup) pickIndex(s *snapshot, info PickInfo) int {
-	n := len(s.members)
-	if n == 1 {
-		return 0
-	}
-	switch g.cfg.Algorithm {
-	case WeightedRandom:
-		return s.search(rand.Uint64N(s.total))
-	case LeastOutstandingRequests:
-		// Uniform draws with replacement; the weight enters the
-		// comparison (Envoy's weighted least request with bias 1).
-		a, b := rand.IntN(n), rand.IntN(n)
-		// Compare in-flight/weight without division.
-		la := float64(s.members[a].inflight.Load()+1) * s.weights[b]
-		lb := float64(s.members[b].inflight.Load()+1) * s.weights[a]
-		if lb < la {
-			return b
+	for try := 0; ; try++ {
+		r, err := g.bal.Pick(info.PickInfo)
+		if err != nil {
+			return Lease{}, noTarget{err}
 		}
-		return a
-	case HashKey:
-		if info.HasKey {
-			return s.rendezvous(info.Key)
+		m := r.Endpoint.Metadata.(*member)
+		if info.Avoid != "" && m.addr == info.Avoid && try < 3 {
+			r.Done(balancer.DoneInfo{})
+			continue
 		}
-	}
-	// Weighted round robin: step through the weight units with a stride
-	// coprime with the total, so each cycle of total picks visits every
-	// unit exactly once (exact proportions) while heavy targets interleave
-	// with light ones instead of taking runs.
-	x := g.rr.Add(1) % s.total
-	return s.search(x * s.stride % s.total)
-}
-
-// goldenStride returns the integer nearest total/φ that is coprime with
-// total (1 for tiny totals).
-func goldenStride(total uint64) uint64 {
-	if total < 3 {
-		return 1
-	}
-	s := uint64(float64(total) * 0.6180339887)
-	for s > 1 && gcd(s, total) != 1 {
-		s--
-	}
-	return max(s, 1)
-}
-
-func gcd(a, b uint64) uint64 {
-	for b != 0 {
-		a, b = b, a%b
-	}
-	return a
-}
-
-// search returns the member whose cumulative weight range holds x.
-func (s *snapshot) search(x uint64) int {
-	return sort.Search(len(s.cum), func(i int) bool { return s.cum[i] > x })
-}
-
-// rendezvous is weighted highest-random-weight hashing.
-func (s *snapshot) rendezvous(key uint64) int {
-	best, bestScore := 0, -1.0
-	for i, m := range s.members {
-		h := mix64(key ^ m.hash)
-		u := (float64(h>>11) + 0.5) / (1 << 53)
-		score := -s.weights[i] / math.Log(u)
-		if score > bestScore {
-			best, bestScore = i, score
+		m.inflight.Add(1)
+		if m.draining.Load() {
+			// Deregistered between the balancer's snapshot and now: its
+			// drain may already be over, so do not hand it out. The
+			// balancer already has the set without it.
+			r.Done(balancer.DoneInfo{})
+			m.release()
+			if try < 8 {
+				continue
+			}
+			return Lease{}, noTarget{balancer.ErrNoEndpoint}
 		}
+		return Lease{m: m, r: r}, nil
 	}
-	return best
 }
+
+// noTarget matches both ErrNoTarget and the balancer's error.
+type noTarget struct{ cause error }
+
+func (e noTarget) Error() string        { return "lb: no target available: " + e.cause.Error() }
+func (e noTarget) Unwrap() []error      { return []error{ErrNoTarget, e.cause} }
+func (e noTarget) Is(target error) bool { return target == ErrNoTarget }
 
 // Acquire takes a lease on a specific target if it is eligible for new
 // work (stickiness). ok is false if the target is unknown, draining,
-// weighted 0, or unhealthy while the group is not failing open.
+// weighted 0, or not healthy while the group is not failing open. The
+// balancer's load accounting does not see stuck requests.
 func (g *TargetGroup) Acquire(addr string) (Lease, bool) {
-	s := g.snap.Load()
-	for _, m := range s.members {
-		if m.addr == addr {
-			m.inflight.Add(1)
-			if m.draining.Load() {
-				Lease{m}.Done()
-				return Lease{}, false
-			}
-			return Lease{m}, true
-		}
+	m, ok := g.elig.Load().byAddr[addr]
+	if !ok {
+		return Lease{}, false
 	}
-	return Lease{}, false
+	m.inflight.Add(1)
+	if m.draining.Load() {
+		m.release()
+		return Lease{}, false
+	}
+	return Lease{m: m}, true
 }
 
 // TargetStatus describes one target for callers and metrics.
@@ -623,21 +609,17 @@ type TargetStatus struct {
 	Target
 	Health   Health
 	InFlight int64
-	// SlowStart is true while the target's weight is still ramping up.
-	SlowStart bool
 }
 
 // Targets returns the registered and draining targets, sorted by address.
 func (g *TargetGroup) Targets() []TargetStatus {
 	g.mu.Lock()
-	now := g.cfg.now()
 	out := make([]TargetStatus, 0, len(g.members)+len(g.draining))
 	add := func(m *member) {
 		out = append(out, TargetStatus{
-			Target:    Target{Addr: m.addr, Weight: m.weight, Zone: m.zone},
-			Health:    m.health,
-			InFlight:  m.inflight.Load(),
-			SlowStart: g.cfg.SlowStart > 0 && !m.since.IsZero() && now.Sub(m.since) < g.cfg.SlowStart,
+			Target:   Target{Addr: m.addr, Weight: m.weight, Zone: m.zone},
+			Health:   m.health,
+			InFlight: m.inflight.Load(),
 		})
 	}
 	for _, m := range g.members {
@@ -651,8 +633,8 @@ func (g *TargetGroup) Targets() []TargetStatus {
 	return out
 }
 
-// Counts returns how many targets are in each health state (draining
-// included).
+// Counts returns how many targets are in each Health state (draining
+// included), indexed by Health.
 func (g *TargetGroup) Counts() (counts [4]int) {
 	g.mu.Lock()
 	for _, m := range g.members {
@@ -663,12 +645,13 @@ func (g *TargetGroup) Counts() (counts [4]int) {
 	return counts
 }
 
-// FailingOpen reports whether the group currently routes to all targets
+// FailingOpen reports whether the group currently routes to every target
 // because none is healthy.
-func (g *TargetGroup) FailingOpen() bool { return g.snap.Load().failOpen }
+func (g *TargetGroup) FailingOpen() bool { return g.elig.Load().failOpen }
 
-// Close stops the group's timers, ends every drain (Expired closes on all
-// leases) and refuses further registrations. Picks return ErrNoTarget.
+// Close stops health checks and timers, ends every drain (Expired closes
+// on all leases) and refuses further registrations; picks then fail with
+// ErrNoTarget. It waits for the health monitor to stop.
 func (g *TargetGroup) Close() error {
 	g.mu.Lock()
 	if g.closed {
@@ -676,10 +659,6 @@ func (g *TargetGroup) Close() error {
 		return nil
 	}
 	g.closed = true
-	if g.slowTick != nil {
-		g.slowTick.Stop()
-		g.slowTick = nil
-	}
 	for m := range g.draining {
 		g.endDrainLocked(m)
 	}
@@ -687,26 +666,13 @@ func (g *TargetGroup) Close() error {
 		m.finish()
 	}
 	g.members = map[string]*member{}
-	g.snap.Store(&snapshot{})
+	_ = g.bal.Update(balancer.State{})
+	g.elig.Store(&eligible{})
 	g.mu.Unlock()
-	return nil
-}
-
-// mix64 is SplitMix64's finalizer: a cheap, well-spread 64-bit mix.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
-}
-
-// strHash is FNV-1a, enough to seed rendezvous scores.
-func strHash(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
+	g.bal.Close()
+	if g.cancel != nil {
+		g.cancel()
+		g.wg.Wait()
 	}
-	return mix64(h)
+	return nil
 }

@@ -8,6 +8,9 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/lbkit/lbkit/balancer"
+	"github.com/lbkit/lbkit/healthcheck"
 )
 
 // NLB defaults for L4 listeners.
@@ -95,7 +98,7 @@ type TCPProxy struct {
 	Logger *slog.Logger
 
 	// dialer, if set, replaces the default dialer (tests).
-	dialer func(ctx context.Context, target string, flow L4Flow) (net.Conn, error)
+	dialer func(ctx context.Context, target string, flow balancer.Flow) (net.Conn, error)
 
 	initOnce sync.Once
 	rec      *l4Recorder
@@ -198,18 +201,18 @@ func (p *TCPProxy) HandleConn(ctx context.Context, c net.Conn) {
 	p.init()
 	p.rec.flowStart()
 	defer p.rec.flowEnd()
-	flow := l4FlowOf("tcp", c.RemoteAddr(), c.LocalAddr())
+	flow := l4FlowOf(protoTCP, c.RemoteAddr(), c.LocalAddr())
 	start := time.Now()
 	t, lease, err := p.connect(ctx, flow)
 	if err != nil {
-		p.log.Warn("no target for connection", "client", flow.Client, "err", err)
+		p.log.Warn("no target for connection", "client", flow.Src, "err", err)
 		p.rec.reset("no_target")
 		resetConn(c)
 		return
 	}
-	defer lease.Done()
 	pipe := &tcpPipe{client: c, target: t, idle: p.idleTimeout(), onBytes: p.rec.bytes}
 	up, down, err := p.runPipe(ctx, pipe, lease)
+	lease.Done(err)
 	p.logEnd(flow, lease.Addr(), start, up, down, err)
 }
 
@@ -248,11 +251,11 @@ var (
 	errTerminated = errors.New("lb: target deregistered or unhealthy; connection terminated")
 )
 
-func (p *TCPProxy) logEnd(flow L4Flow, target string, start time.Time, up, down int64, err error) {
+func (p *TCPProxy) logEnd(flow balancer.Flow, target string, start time.Time, up, down int64, err error) {
 	p.logPipeEnd(p.log, p.rec, flow, target, start, up, down, err)
 }
 
-func (p *TCPProxy) logPipeEnd(log *slog.Logger, rec *l4Recorder, flow L4Flow, target string, start time.Time, up, down int64, err error) {
+func (p *TCPProxy) logPipeEnd(log *slog.Logger, rec *l4Recorder, flow balancer.Flow, target string, start time.Time, up, down int64, err error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, errIdle):
@@ -267,7 +270,7 @@ func (p *TCPProxy) logPipeEnd(log *slog.Logger, rec *l4Recorder, flow L4Flow, ta
 	if !log.Enabled(context.Background(), slog.LevelDebug) {
 		return // the attributes below cost allocations per connection
 	}
-	attrs := []any{"client", flow.Client, "target", target, "duration", time.Since(start), "bytes_to_target", up, "bytes_to_client", down}
+	attrs := []any{"client", flow.Src, "target", target, "duration", time.Since(start), "bytes_to_target", up, "bytes_to_client", down}
 	if err == nil {
 		log.Debug("connection closed", attrs...)
 		return
@@ -277,21 +280,23 @@ func (p *TCPProxy) logPipeEnd(log *slog.Logger, rec *l4Recorder, flow L4Flow, ta
 
 // connect picks a target and dials it, trying up to ConnectAttempts
 // targets. The returned lease counts the connection on the target.
-func (p *TCPProxy) connect(ctx context.Context, flow L4Flow) (net.Conn, Lease, error) {
+func (p *TCPProxy) connect(ctx context.Context, flow balancer.Flow) (net.Conn, Lease, error) {
 	return connectL4(ctx, p.TargetGroup, flow, p.ConnectAttempts, p.log, p.rec, func(ctx context.Context, target string) (net.Conn, error) {
 		return p.dialTarget(ctx, target, flow)
 	})
 }
 
-func connectL4(ctx context.Context, tg *TargetGroup, flow L4Flow, attempts int, log *slog.Logger, rec *l4Recorder,
+func connectL4(ctx context.Context, tg *TargetGroup, flow balancer.Flow, attempts int, log *slog.Logger, rec *l4Recorder,
 	dial func(ctx context.Context, target string) (net.Conn, error)) (net.Conn, Lease, error) {
 	if attempts <= 0 {
 		attempts = DefaultConnectAttempts
 	}
-	info := PickInfo{Key: flow.Hash(), HasKey: true}
+	info := l4PickInfo(flow)
 	var lastErr error
+	var failed []string
 	for i := range attempts {
-		lease, err := tg.Pick(info)
+		lease, next, err := pickAvoiding(tg, info, failed)
+		info = next
 		if err != nil {
 			if lastErr != nil {
 				return nil, Lease{}, lastErr
@@ -302,24 +307,25 @@ func connectL4(ctx context.Context, tg *TargetGroup, flow L4Flow, attempts int, 
 		if err == nil {
 			return c, lease, nil
 		}
-		lease.Done()
-		rec.targetError(lease.Addr())
 		lastErr = &TargetDialError{Target: lease.Addr(), Err: err}
-		log.Warn("target connect failed", "client", flow.Client, "target", lease.Addr(), "attempt", i+1, "err", err)
+		lease.Done(lastErr)
+		tg.Report(lease.Addr(), healthcheck.Result{Err: lastErr})
+		rec.targetError(lease.Addr())
+		log.Warn("target connect failed", "client", flow.Src, "target", lease.Addr(), "attempt", i+1, "err", err)
 		if ctx.Err() != nil {
 			break
 		}
 		// A retry avoids the target that failed and re-keys the hash so
 		// that a third attempt does not land on the first one again.
-		info.Avoid = lease.Addr()
-		info.Key = mix64(info.Key + uint64(i) + 1)
+		failed = append(failed, lease.Addr())
+		info = l4Rekey(info)
 	}
 	return nil, Lease{}, lastErr
 }
 
 // dialTarget opens the connection to target and, if asked, writes the
 // PROXY v2 header.
-func (p *TCPProxy) dialTarget(ctx context.Context, target string, flow L4Flow) (net.Conn, error) {
+func (p *TCPProxy) dialTarget(ctx context.Context, target string, flow balancer.Flow) (net.Conn, error) {
 	timeout := p.ConnectTimeout
 	if timeout <= 0 {
 		timeout = DefaultConnectTimeout
@@ -349,10 +355,10 @@ func (p *TCPProxy) dialTarget(ctx context.Context, target string, flow L4Flow) (
 // preserve is set. TCP keepalives
 // are off: NLB sends none, and its idle timeout is what ends quiet
 // connections.
-func dialTCPTarget(ctx context.Context, target string, flow L4Flow, preserve bool) (net.Conn, error) {
+func dialTCPTarget(ctx context.Context, target string, flow balancer.Flow, preserve bool) (net.Conn, error) {
 	d := net.Dialer{KeepAlive: -1}
 	if preserve {
-		d.LocalAddr = net.TCPAddrFromAddrPort(flow.Client)
+		d.LocalAddr = net.TCPAddrFromAddrPort(flow.Src)
 		d.Control = transparentControl
 	}
 	return d.DialContext(ctx, "tcp", target)

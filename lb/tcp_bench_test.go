@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"github.com/lbkit/lbkit/balancer"
 	"io"
 	"net"
 	"testing"
@@ -16,7 +17,7 @@ func BenchmarkTCPProxyConn(b *testing.B) {
 			c.Write(buf)
 		}
 	})
-	addr := serveTCP(b, &TCPProxy{TargetGroup: newTestTG(b, TargetGroupConfig{Algorithm: HashKey}, target.addr)})
+	addr := serveTCP(b, &TCPProxy{TargetGroup: newTestTG(b, TargetGroupConfig{Algorithm: balancer.FlowHash{}}, target.addr)})
 	b.ReportAllocs()
 	req, resp := make([]byte, 64), make([]byte, 64)
 	for b.Loop() {

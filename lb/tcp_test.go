@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbkit/lbkit/balancer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -157,7 +158,7 @@ func TestTCPProxyRetriesAnotherTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg := newTestTG(t, TargetGroupConfig{Name: "retry", Algorithm: HashKey}, deadAddr, live.addr)
+	tg := newTestTG(t, TargetGroupConfig{Name: "retry", Algorithm: balancer.FlowHash{}}, deadAddr, live.addr)
 	addr := serveTCP(t, &TCPProxy{Name: "l", TargetGroup: tg, Metrics: m})
 	for i := range 20 {
 		c := dialTCP(t, addr)
@@ -301,24 +302,30 @@ func TestTCPProxyShutdownResetsConnections(t *testing.T) {
 	}
 }
 
-func TestL4FlowHashStable(t *testing.T) {
-	f := L4Flow{Network: "tcp", Client: mustAP("10.0.0.1:40000"), Local: mustAP("10.0.0.9:80")}
-	// A fixed function of the tuple: the same value in every process.
-	if got, again := f.Hash(), f.Hash(); got != again {
-		t.Fatal("flow hash is not deterministic")
-	}
-	g := f
-	g.Network = "udp"
-	if f.Hash() == g.Hash() {
-		t.Error("tcp and udp flows of the same addresses hash equal")
-	}
-	// Neighbouring source ports spread over two buckets about evenly.
-	var buckets [2]int
-	for p := range 1000 {
-		f.Client = mustAP("10.0.0.1:" + itoa(40000+p))
-		buckets[f.Hash()%2]++
-	}
-	if buckets[0] < 430 || buckets[1] < 430 {
-		t.Errorf("1000 consecutive ports split %v over 2 buckets", buckets)
+// TestL4RetryPicksAnotherTarget: with NLB's flow hash a retry must not be
+// keyed by the same 5-tuple (it would hash to the failed target again).
+func TestL4RetryPicksAnotherTarget(t *testing.T) {
+	tg := newTestTG(t, TargetGroupConfig{Algorithm: balancer.FlowHash{}}, "127.0.0.1:1001", "127.0.0.1:1002", "127.0.0.1:1003")
+	for port := range 200 {
+		flow := balancer.Flow{Proto: protoTCP, Src: mustAP("10.0.0.1:" + itoa(40000+port)), Dst: mustAP("10.0.0.9:80")}
+		info := l4PickInfo(flow)
+		first, err := tg.Pick(info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first.Done(nil)
+		again, _ := tg.Pick(info)
+		again.Done(nil)
+		if again.Addr() != first.Addr() {
+			t.Fatalf("flow %v: picked %s then %s; the flow hash must be stable", flow, first.Addr(), again.Addr())
+		}
+		retry, _, err := pickAvoiding(tg, l4Rekey(info), []string{first.Addr()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		retry.Done(nil)
+		if retry.Addr() == first.Addr() {
+			t.Fatalf("flow %v: retry picked the failed target %s again", flow, first.Addr())
+		}
 	}
 }

@@ -152,14 +152,14 @@ func (p *TLSProxy) HandleConn(ctx context.Context, c net.Conn) {
 	if timeout <= 0 {
 		timeout = DefaultTLSHandshakeTimeout
 	}
-	flow := l4FlowOf("tcp", c.RemoteAddr(), c.LocalAddr())
+	flow := l4FlowOf(protoTCP, c.RemoteAddr(), c.LocalAddr())
 	tc := tls.Server(c, p.server)
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	err := tc.HandshakeContext(hctx)
 	cancel()
 	if err != nil {
 		p.rec.tlsError("client")
-		p.log.Debug("client TLS handshake failed", "client", flow.Client, "err", err)
+		p.log.Debug("client TLS handshake failed", "client", flow.Src, "err", err)
 		c.Close()
 		return
 	}
@@ -169,15 +169,15 @@ func (p *TLSProxy) HandleConn(ctx context.Context, c net.Conn) {
 	alpn := tc.ConnectionState().NegotiatedProtocol
 	t, lease, err := p.connect(ctx, flow)
 	if err != nil {
-		p.log.Warn("no target for connection", "client", flow.Client, "err", err)
+		p.log.Warn("no target for connection", "client", flow.Src, "err", err)
 		p.rec.reset("no_target")
 		resetConn(c)
 		return
 	}
-	defer lease.Done()
 	if p.TargetTLS != nil {
 		t, err = p.targetHandshake(ctx, t, lease.Addr(), alpn, timeout)
 		if err != nil {
+			lease.Done(err)
 			p.rec.tlsError("target")
 			p.log.Warn("target TLS handshake failed", "target", lease.Addr(), "err", err)
 			resetConn(c)
@@ -186,6 +186,7 @@ func (p *TLSProxy) HandleConn(ctx context.Context, c net.Conn) {
 	}
 	pipe := &tcpPipe{client: tc, target: t, idle: p.idleTimeout(), onBytes: p.rec.bytes}
 	up, down, err := p.runPipe(ctx, pipe, lease)
+	lease.Done(err)
 	p.logEnd(flow, lease.Addr(), start, up, down, err)
 }
 

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/lbkit/lbkit/balancer"
 )
 
 // UDP defaults, as NLB has them.
@@ -182,15 +184,15 @@ func (p *UDPProxy) flowFor(ctx context.Context, wg *sync.WaitGroup, pc *net.UDPC
 	}
 	p.mu.Unlock()
 
-	flow := L4Flow{Network: "udp", Client: client, Local: local}
-	lease, err := p.TargetGroup.Pick(PickInfo{Key: flow.Hash(), HasKey: true})
+	flow := balancer.Flow{Proto: protoUDP, Src: client, Dst: local}
+	lease, err := p.TargetGroup.Pick(l4PickInfo(flow))
 	if err != nil {
 		p.rec.dropped("no_target")
 		return nil
 	}
 	tc, err := p.dialTarget(ctx, lease.Addr(), flow)
 	if err != nil {
-		lease.Done()
+		lease.Done(err)
 		p.rec.targetError(lease.Addr())
 		p.log.Warn("udp target socket failed", "client", client, "target", lease.Addr(), "err", err)
 		return nil
@@ -212,10 +214,10 @@ func (p *UDPProxy) flowFor(ctx context.Context, wg *sync.WaitGroup, pc *net.UDPC
 	return f
 }
 
-func (p *UDPProxy) dialTarget(ctx context.Context, target string, flow L4Flow) (*net.UDPConn, error) {
+func (p *UDPProxy) dialTarget(ctx context.Context, target string, flow balancer.Flow) (*net.UDPConn, error) {
 	d := net.Dialer{}
 	if p.PreserveClientIP {
-		d.LocalAddr = net.UDPAddrFromAddrPort(flow.Client)
+		d.LocalAddr = net.UDPAddrFromAddrPort(flow.Src)
 		d.Control = transparentControl
 	}
 	c, err := d.DialContext(ctx, "udp", target)
@@ -313,7 +315,7 @@ func (p *UDPProxy) endFlow(f *udpFlow) {
 		delete(p.flows, f.client)
 	}
 	p.mu.Unlock()
-	f.lease.Done()
+	f.lease.Done(nil)
 	p.rec.flowEnd()
 	switch reason := *f.ended.Load(); {
 	case errors.Is(reason, errIdle):

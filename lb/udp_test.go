@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/lbkit/lbkit/balancer"
 	"net"
 	"strings"
 	"sync"
@@ -89,7 +90,7 @@ func TestUDPProxyFlows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg := newTestTG(t, TargetGroupConfig{Algorithm: HashKey}, a, b)
+	tg := newTestTG(t, TargetGroupConfig{Algorithm: balancer.FlowHash{}}, a, b)
 	p := &UDPProxy{Name: "u", TargetGroup: tg, Metrics: m}
 	addr := serveUDP(t, p)
 	const clients, perClient = 200, 5

@@ -40,6 +40,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lbkit/lbkit/balancer"
 	"github.com/lbkit/lbkit/lb"
 )
 
@@ -131,7 +132,7 @@ func runLBKit() {
 }
 
 func newGroup(target string, l *slog.Logger) *lb.TargetGroup {
-	tg, err := lb.NewTargetGroup(lb.TargetGroupConfig{Name: "bench", Algorithm: lb.HashKey, Logger: l})
+	tg, err := lb.NewTargetGroup(lb.TargetGroupConfig{Name: "bench", Algorithm: balancer.FlowHash{}, Logger: l})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -145,10 +145,41 @@ func (e *ConfigError) Error() string {
 // Is makes errors.Is(err, ErrInvalidConfig) true.
 func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
 
-// Validate checks c against AWS's ranges and returns every problem, each a
-// *ConfigError, joined; nil if c is valid. A disabled health check still
-// has its fields validated, as AWS does.
-func (c Config) Validate() error {
+// Limits are the ranges Validate enforces. [AWSLimits] are ELB's; an
+// embedded balancer that wants, say, one-second intervals (as HAProxy or
+// Envoy allow) passes its own through Options.Limits.
+type Limits struct {
+	MinInterval, MaxInterval time.Duration
+	MinTimeout, MaxTimeout   time.Duration
+	MinThreshold             int
+	MaxThreshold             int
+	MaxDeregistrationDelay   time.Duration
+	// WholeSeconds requires Interval and Timeout in whole seconds, as the
+	// AWS API (which takes seconds) does.
+	WholeSeconds bool
+}
+
+// AWSLimits returns ELB's ranges: interval 5–300 s, timeout 2–120 s,
+// thresholds 2–10, deregistration delay 0–3600 s, whole seconds.
+func AWSLimits() Limits {
+	return Limits{
+		MinInterval: MinInterval, MaxInterval: MaxInterval,
+		MinTimeout: MinTimeout, MaxTimeout: MaxTimeout,
+		MinThreshold: MinThreshold, MaxThreshold: MaxThreshold,
+		MaxDeregistrationDelay: MaxDeregistrationDelay,
+		WholeSeconds:           true,
+	}
+}
+
+// Validate checks c against AWS's ranges ([AWSLimits]) and returns every
+// problem, each a *ConfigError, joined; nil if c is valid. A disabled
+// health check still has its fields validated, as AWS does.
+func (c Config) Validate() error { return c.ValidateWithin(AWSLimits()) }
+
+// ValidateWithin is Validate with other ranges. The rules that are not
+// ranges (protocol, path, matcher syntax, timeout smaller than the interval
+// for HTTP, HTTPS and GRPC) always apply.
+func (c Config) ValidateWithin(l Limits) error {
 	var errs []error
 	bad := func(field string, v any, format string, args ...any) {
 		errs = append(errs, &ConfigError{Field: field, Value: v, Reason: fmt.Sprintf(format, args...)})
@@ -161,30 +192,28 @@ func (c Config) Validate() error {
 	if c.Port < 0 || c.Port > 65535 {
 		bad("Port", c.Port, "must be 1–65535, or 0 for the traffic port")
 	}
-	if c.Interval < MinInterval || c.Interval > MaxInterval {
-		bad("Interval", c.Interval, "must be between %v and %v", MinInterval, MaxInterval)
-	}
-	if c.Timeout < MinTimeout || c.Timeout > MaxTimeout {
-		bad("Timeout", c.Timeout, "must be between %v and %v", MinTimeout, MaxTimeout)
-	}
-	if c.Interval%time.Second != 0 {
+	if c.Interval < l.MinInterval || c.Interval > l.MaxInterval || c.Interval <= 0 {
+		bad("Interval", c.Interval, "must be between %v and %v", l.MinInterval, l.MaxInterval)
+	} else if l.WholeSeconds && c.Interval%time.Second != 0 {
 		bad("Interval", c.Interval, "must be a whole number of seconds")
 	}
-	if c.Timeout%time.Second != 0 {
+	if c.Timeout < l.MinTimeout || c.Timeout > l.MaxTimeout || c.Timeout <= 0 {
+		bad("Timeout", c.Timeout, "must be between %v and %v", l.MinTimeout, l.MaxTimeout)
+	} else if l.WholeSeconds && c.Timeout%time.Second != 0 {
 		bad("Timeout", c.Timeout, "must be a whole number of seconds")
 	}
 	if (c.Protocol == HTTP || c.Protocol == HTTPS || c.Protocol == GRPC) && c.Timeout >= c.Interval {
 		// AWS: "Health check timeout '10' must be smaller than the interval '10'".
 		bad("Timeout", c.Timeout, "must be smaller than the interval %v", c.Interval)
 	}
-	if c.HealthyThreshold < MinThreshold || c.HealthyThreshold > MaxThreshold {
-		bad("HealthyThreshold", c.HealthyThreshold, "must be between %d and %d", MinThreshold, MaxThreshold)
+	if c.HealthyThreshold < max(l.MinThreshold, 1) || c.HealthyThreshold > l.MaxThreshold {
+		bad("HealthyThreshold", c.HealthyThreshold, "must be between %d and %d", max(l.MinThreshold, 1), l.MaxThreshold)
 	}
-	if c.UnhealthyThreshold < MinThreshold || c.UnhealthyThreshold > MaxThreshold {
-		bad("UnhealthyThreshold", c.UnhealthyThreshold, "must be between %d and %d", MinThreshold, MaxThreshold)
+	if c.UnhealthyThreshold < max(l.MinThreshold, 1) || c.UnhealthyThreshold > l.MaxThreshold {
+		bad("UnhealthyThreshold", c.UnhealthyThreshold, "must be between %d and %d", max(l.MinThreshold, 1), l.MaxThreshold)
 	}
-	if c.DeregistrationDelay < 0 || c.DeregistrationDelay > MaxDeregistrationDelay {
-		bad("DeregistrationDelay", c.DeregistrationDelay, "must be between 0s and %v", MaxDeregistrationDelay)
+	if c.DeregistrationDelay < 0 || c.DeregistrationDelay > l.MaxDeregistrationDelay {
+		bad("DeregistrationDelay", c.DeregistrationDelay, "must be between 0s and %v", l.MaxDeregistrationDelay)
 	}
 	switch c.Protocol {
 	case HTTP, HTTPS:

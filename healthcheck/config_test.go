@@ -207,3 +207,26 @@ func TestReasonDescriptions(t *testing.T) {
 		t.Error("the healthy (empty) reason has a description")
 	}
 }
+
+func TestValidateWithinLimits(t *testing.T) {
+	c := DefaultConfig(HTTP)
+	c.Interval, c.Timeout, c.HealthyThreshold = time.Second, 300*time.Millisecond, 1
+	if err := c.Validate(); err == nil {
+		t.Fatal("AWS limits accepted a 1 s interval")
+	}
+	l := Limits{MinInterval: 100 * time.Millisecond, MaxInterval: time.Hour, MinTimeout: 10 * time.Millisecond, MaxTimeout: time.Minute, MinThreshold: 1, MaxThreshold: 100, MaxDeregistrationDelay: time.Hour}
+	if err := c.ValidateWithin(l); err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMonitor(c, Options{Limits: &l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Timeout = c.Interval // still rejected: not a range
+	if err := m.SetConfig(c); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("SetConfig = %v", err)
+	}
+	if err := (Config{Protocol: TCP}).ValidateWithin(Limits{}); err == nil {
+		t.Fatal("zero config valid within zero limits")
+	}
+}

@@ -35,6 +35,9 @@ type Options struct {
 	// Rand returns uniformly random numbers for first-probe jitter and
 	// outlier enforcement percentages. Nil: math/rand/v2.
 	Rand func() uint64
+	// Limits are the ranges the Config must respect, here and in
+	// SetConfig. Nil: AWSLimits().
+	Limits *Limits
 	// Logger receives transitions (Info) and checker setup problems. Nil:
 	// nothing is logged.
 	Logger *slog.Logger
@@ -62,6 +65,7 @@ type Update struct {
 // rest may be called before Run; the Monitor probes only while Run runs.
 type Monitor struct {
 	cfg      Config
+	limits   Limits
 	matcher  Matcher
 	checker  Checker
 	ownCheck bool
@@ -73,6 +77,7 @@ type Monitor struct {
 
 	mu      sync.RWMutex
 	targets map[Target]*entry
+	hot     sync.Map // Target → *entry, mirrors targets for Report's lock-free lookup
 	due     dueHeap
 	notUsed bool
 	seq     uint64 // events so far
@@ -100,13 +105,19 @@ type entry struct {
 	od       outlierHost
 }
 
-// NewMonitor returns a Monitor for cfg, which must be valid (see
-// [Config.Validate]; its error is returned unchanged). Start it with Run.
+// NewMonitor returns a Monitor for cfg, which must be valid within
+// Options.Limits (AWS's by default; see [Config.Validate], whose error is
+// returned unchanged). Start it with Run.
 func NewMonitor(cfg Config, opts Options) (*Monitor, error) {
-	if err := cfg.Validate(); err != nil {
+	limits := AWSLimits()
+	if opts.Limits != nil {
+		limits = *opts.Limits
+	}
+	if err := cfg.ValidateWithin(limits); err != nil {
 		return nil, err
 	}
 	m := &Monitor{
+		limits:   limits,
 		cfg:      cfg,
 		checker:  opts.Checker,
 		clock:    opts.Clock,
@@ -181,6 +192,9 @@ func (m *Monitor) Register(targets ...Target) {
 			e = &entry{index: -1}
 			e.h.Target = t
 			m.targets[t] = e
+			if m.outlier != nil {
+				m.hot.Store(t, e)
+			}
 		}
 		e.gen++
 		e.succ, e.fail = 0, 0
@@ -255,6 +269,7 @@ func (m *Monitor) removeLocked(e *entry, now time.Time) {
 		m.outlier.ejected--
 	}
 	delete(m.targets, e.h.Target)
+	m.hot.Delete(e.h.Target)
 	nh := TargetHealth{Target: e.h.Target, State: StateUnused, Reason: ReasonNotRegistered,
 		Description: ReasonNotRegistered.Description(), Since: now}
 	m.emitLocked(Event{Time: now, Old: old, New: nh})
@@ -298,7 +313,7 @@ func (m *Monitor) resetAllLocked() {
 // initial; otherwise new thresholds apply to the next results and a new
 // interval from each target's next probe.
 func (m *Monitor) SetConfig(cfg Config) error {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ValidateWithin(m.limits); err != nil {
 		return err
 	}
 	m.mu.Lock()

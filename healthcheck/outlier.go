@@ -160,8 +160,8 @@ type outlierState struct {
 	sweeps   atomic.Uint64 // interval sweeps done, for tests
 }
 
-// outlierHost is one target's counters. The atomics are updated under
-// Monitor.mu's read lock by Report; the rest under its write lock.
+// outlierHost is one target's counters. The atomics are updated by Report
+// without the Monitor's lock; the rest under it.
 type outlierHost struct {
 	consec5xx atomic.Int32
 	consecGw  atomic.Int32
@@ -173,20 +173,19 @@ type outlierHost struct {
 }
 
 // Report feeds passive outlier detection with the result of one request to
-// t. It is cheap (a read lock and a few atomics) and safe to call from every
-// request. Without Options.Outlier, or for an unknown target, it does
+// t. It is cheap (a lock-free lookup and a few atomics) and safe to call
+// from every request. Without Options.Outlier, or for an unknown target, it does
 // nothing.
 func (m *Monitor) Report(t Target, r Result) {
 	if m.outlier == nil {
 		return
 	}
 	fail, gw := r.failed()
-	m.mu.RLock()
-	e, ok := m.targets[t]
+	v, ok := m.hot.Load(t)
 	if !ok {
-		m.mu.RUnlock()
 		return
 	}
+	e := v.(*entry)
 	o := &e.od
 	o.requests.Add(1)
 	var trip5xx, tripGw bool
@@ -196,17 +195,16 @@ func (m *Monitor) Report(t Target, r Result) {
 		if n := o.consec5xx.Add(1); cfg.Consecutive5xx > 0 && n == int32(cfg.Consecutive5xx) {
 			trip5xx = true
 		}
-	} else {
+	} else if o.consec5xx.Load() != 0 {
 		o.consec5xx.Store(0)
 	}
 	if gw {
 		if n := o.consecGw.Add(1); cfg.ConsecutiveGatewayFailure > 0 && n == int32(cfg.ConsecutiveGatewayFailure) {
 			tripGw = true
 		}
-	} else {
+	} else if o.consecGw.Load() != 0 {
 		o.consecGw.Store(0)
 	}
-	m.mu.RUnlock()
 	if !trip5xx && !tripGw {
 		return
 	}

@@ -91,6 +91,10 @@ type TCPProxy struct {
 	// deregistration_delay.connection_termination.enabled). By default
 	// they continue until either side closes them or they go idle.
 	ConnectionTermination bool
+	// Unhealthy says what happens to the connections of a target that the
+	// group's health checks mark unhealthy. The zero value is NLB's
+	// default: they are reset.
+	Unhealthy UnhealthyPolicy
 	// Metrics receives the listener's metrics; nil records none.
 	Metrics *L4Metrics
 	// Logger receives connection errors (Warn) and per-connection summaries
@@ -146,7 +150,14 @@ func (p *TCPProxy) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("%w: TCPProxy.TargetGroup is nil", ErrL4Config)
 	}
 	p.init()
+	defer p.watchUnhealthy()()
 	return serveL4(ctx, ln, p.log, p.HandleConn)
+}
+
+func (p *TCPProxy) watchUnhealthy() (stop func()) {
+	return watchUnhealthy(p.TargetGroup, p.Unhealthy, p.ResetTarget, func(target string, n int) {
+		p.log.Info("reset connections of an unhealthy target", "target", target, "connections", n)
+	})
 }
 
 // serveL4 is the accept loop shared by the TCP and TLS listeners: each

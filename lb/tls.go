@@ -94,6 +94,7 @@ func (p *TLSProxy) Serve(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 		return err
 	}
+	defer p.watchUnhealthy()()
 	return serveL4(ctx, ln, p.log, p.HandleConn)
 }
 

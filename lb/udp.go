@@ -60,6 +60,10 @@ type UDPProxy struct {
 	// ConnectionTermination ends the flows of a deregistered target when
 	// its deregistration delay ends.
 	ConnectionTermination bool
+	// Unhealthy says what happens to the flows of a target that the
+	// group's health checks mark unhealthy. The zero value is NLB's
+	// default: they end.
+	Unhealthy UnhealthyPolicy
 	// Metrics receives the listener's metrics; nil records none.
 	Metrics *L4Metrics
 	// Logger receives flow errors. Nil means slog.Default().
@@ -130,6 +134,9 @@ func (p *UDPProxy) Serve(ctx context.Context, pc *net.UDPConn) error {
 	}
 	p.init()
 	local := addrPort(pc.LocalAddr())
+	defer watchUnhealthy(p.TargetGroup, p.Unhealthy, p.ResetTarget, func(target string, n int) {
+		p.log.Info("ended flows of an unhealthy target", "target", target, "flows", n)
+	})()
 	stop := context.AfterFunc(ctx, func() { pc.Close() })
 	defer stop()
 	var wg sync.WaitGroup

@@ -34,6 +34,10 @@ type tcpPipe struct {
 	// toTarget reports the direction. It must not block.
 	onBytes func(toTarget bool, n int64)
 
+	// eofs counts the directions that reached EOF: the second one needs
+	// no half-close, as both sockets are about to be closed anyway.
+	eofs atomic.Int32
+
 	abortOnce sync.Once
 	aborted   atomic.Bool
 	cause     error // the error that aborted the pipe; set once in abort
@@ -149,6 +153,9 @@ func (p *tcpPipe) copy(dst, src net.Conn, toTarget bool) (int64, error) {
 			return total, err
 		}
 		if lr.N > 0 { // src reached EOF before the chunk filled
+			if p.eofs.Add(1) == 2 {
+				return total, nil // both directions done: run closes both
+			}
 			if hc, ok := dst.(halfCloser); ok {
 				if err := hc.CloseWrite(); err != nil && !p.aborted.Load() {
 					return total, err

@@ -41,7 +41,7 @@ func NewL4Metrics(reg prometheus.Registerer) (*L4Metrics, error) {
 		}, append(lp, "direction")),
 		targetErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lbkit_l4_target_connection_errors_total",
-			Help: "Failed connection attempts to targets (NLB TCP_Target_Reset_Count and connection errors).",
+			Help: "Failed connection attempts to targets, timeouts included.",
 		}, []string{"listener", "target"}),
 		resets: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lbkit_l4_resets_total",

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -328,4 +329,56 @@ func TestL4RetryPicksAnotherTarget(t *testing.T) {
 			t.Fatalf("flow %v: retry picked the failed target %s again", flow, first.Addr())
 		}
 	}
+}
+
+// TestTCPProxyConnectTimeout: a target whose accept queue is full drops
+// SYNs, so connects to it hang; the proxy gives up after ConnectTimeout
+// and retries on another target.
+func TestTCPProxyConnectTimeout(t *testing.T) {
+	stuck := stuckAddr(t)
+	live := startL4Target(t, echoHandler)
+	reg := prometheus.NewRegistry()
+	m, _ := NewL4Metrics(reg)
+	tg := newTestTG(t, TargetGroupConfig{Algorithm: balancer.FlowHash{}}, stuck, live.addr)
+	addr := serveTCP(t, &TCPProxy{Name: "l", TargetGroup: tg, ConnectTimeout: 100 * time.Millisecond, Metrics: m})
+	for i := range 8 {
+		c := dialTCP(t, addr)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte("hi"))
+		c.CloseWrite()
+		b, err := io.ReadAll(c)
+		c.Close()
+		if string(b) != "hi" {
+			t.Fatalf("conn %d: got %q, %v; want the live target's echo after a connect timeout", i, b, err)
+		}
+	}
+	if n := testutil.ToFloat64(m.targetErrors.WithLabelValues("l", stuck)); n == 0 {
+		t.Error("no connect timeout was counted for the stuck target")
+	}
+}
+
+// stuckAddr returns a loopback address whose listener never accepts and
+// whose accept queue is already full, so new SYNs are dropped.
+func stuckAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := syscall.Getsockname(fd)
+	addr := "127.0.0.1:" + itoa(sa.(*syscall.SockaddrInet4).Port)
+	// Fill the queue (backlog 0 holds one connection).
+	for range 2 {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			t.Cleanup(func() { c.Close() })
+		}
+	}
+	return addr
 }

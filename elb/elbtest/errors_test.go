@@ -245,6 +245,10 @@ func TestErrors(t *testing.T) {
 			_, err := f.elb.CreateRule(f.ctx, &elbv2.CreateRuleInput{ListenerArn: f.listener.ListenerArn, Priority: aws.Int32(7), Conditions: pathRule("/b"), Actions: forward(f.tgHTTP.TargetGroupArn)})
 			return err
 		}},
+		{name: "rule on an nlb listener", code: "UnsupportedProtocol", call: func(f *fixture) error {
+			_, err := f.elb.CreateRule(f.ctx, &elbv2.CreateRuleInput{ListenerArn: f.tcpL.ListenerArn, Priority: aws.Int32(1), Conditions: pathRule("/b"), Actions: forward(f.tgTCP.TargetGroupArn)})
+			return err
+		}},
 		{name: "modify default rule", code: "OperationNotPermitted", msg: "cannot be modified", call: func(f *fixture) error {
 			_, err := f.elb.ModifyRule(f.ctx, &elbv2.ModifyRuleInput{RuleArn: &f.defaultArn, Conditions: pathRule("/x")})
 			return err

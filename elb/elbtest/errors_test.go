@@ -106,6 +106,14 @@ func TestErrors(t *testing.T) {
 			_, err := f.elb.ModifyLoadBalancerAttributes(f.ctx, &elbv2.ModifyLoadBalancerAttributesInput{LoadBalancerArn: f.alb.LoadBalancerArn, Attributes: []types.LoadBalancerAttribute{{Key: aws.String("nope"), Value: aws.String("1")}}})
 			return err
 		}},
+		{name: "idle timeout out of range", code: "ValidationError", call: func(f *fixture) error {
+			_, err := f.elb.ModifyLoadBalancerAttributes(f.ctx, &elbv2.ModifyLoadBalancerAttributesInput{LoadBalancerArn: f.alb.LoadBalancerArn, Attributes: []types.LoadBalancerAttribute{{Key: aws.String("idle_timeout.timeout_seconds"), Value: aws.String("5000")}}})
+			return err
+		}},
+		{name: "slow start out of range", code: "ValidationError", call: func(f *fixture) error {
+			_, err := f.elb.ModifyTargetGroupAttributes(f.ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: f.tgHTTP.TargetGroupArn, Attributes: []types.TargetGroupAttribute{{Key: aws.String("slow_start.duration_seconds"), Value: aws.String("10")}}})
+			return err
+		}},
 		{name: "same zone twice", code: "InvalidConfigurationRequest", msg: "multiple subnets in the same Availability Zone", call: func(f *fixture) error {
 			out, err := f.ec2CreateSubnetInZone(f.srv.Region() + "a")
 			if err != nil {

@@ -122,6 +122,10 @@ func TestErrors(t *testing.T) {
 			_, err = f.elb.SetSubnets(f.ctx, &elbv2.SetSubnetsInput{LoadBalancerArn: f.alb.LoadBalancerArn, Subnets: []string{f.subnets[0], out}})
 			return err
 		}},
+		{name: "set subnets one zone", code: "ValidationError", msg: "At least two subnets", call: func(f *fixture) error {
+			_, err := f.elb.SetSubnets(f.ctx, &elbv2.SetSubnetsInput{LoadBalancerArn: f.alb.LoadBalancerArn, Subnets: f.subnets[:1]})
+			return err
+		}},
 		{name: "nlb without security groups", code: "InvalidConfigurationRequest", call: func(f *fixture) error {
 			_, err := f.elb.SetSecurityGroups(f.ctx, &elbv2.SetSecurityGroupsInput{LoadBalancerArn: f.nlb.LoadBalancerArn, SecurityGroups: []string{}})
 			return err

@@ -42,6 +42,7 @@ type member struct {
 
 func (t *translator) ingresses() {
 	groups := map[string][]*member{}
+	bad := map[string]bool{} // groups with an error in a member's group.* annotations
 	for _, ing := range t.objs.Ingresses {
 		if !t.ingressClassMatches(ing) || ing.DeletionTimestamp != nil {
 			continue
@@ -55,8 +56,12 @@ func (t *translator) ingresses() {
 			}
 			id = "ingress-group/" + g
 		}
+		n := len(t.errs)
 		m := &member{ing: ing, ann: a, order: a.integer("group.order", 0, -1000, 1000)}
 		groups[id] = append(groups[id], m)
+		if len(t.errs) > n {
+			bad[id] = true
+		}
 	}
 	ids := make([]string, 0, len(groups))
 	for id := range groups {
@@ -76,7 +81,7 @@ func (t *translator) ingresses() {
 		for _, m := range ms {
 			m.ann.unused(t.res)
 		}
-		if len(t.errs) == before && s != nil {
+		if len(t.errs) == before && s != nil && !bad[id] {
 			t.res.Stacks[id] = s
 		}
 	}

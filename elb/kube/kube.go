@@ -275,7 +275,9 @@ func (t *translator) service(ns, name string) *corev1.Service {
 
 func servicePort(svc *corev1.Service, p intstr.IntOrString) (corev1.ServicePort, bool) {
 	for _, sp := range svc.Spec.Ports {
-		if (p.Type == intstr.Int && sp.Port == p.IntVal) || (p.Type == intstr.String && sp.Name == p.StrVal) {
+		// A string that is a number names the port number, as in ALBC's
+		// actions JSON ("servicePort": "80").
+		if (p.Type == intstr.Int && sp.Port == p.IntVal) || (p.Type == intstr.String && (sp.Name == p.StrVal || strconv.Itoa(int(sp.Port)) == p.StrVal)) {
 			return sp, true
 		}
 	}

@@ -1,8 +1,10 @@
 package balancer
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -97,6 +99,38 @@ type Flow struct {
 // fixed byte layout), so separate forwarders agree. IPv4 and its
 // IPv4-mapped IPv6 form hash alike.
 func (f Flow) Hash() uint64 {
+	s := f.Src.Addr().As16()
+	d := f.Dst.Addr().As16()
+	sp, dp := f.Src.Port(), f.Dst.Port()
+	// xxh64 of the 37 bytes src(16) dst(16) sport(2, big endian)
+	// dport(2, big endian) proto(1), unrolled for that one length;
+	// flowBytes and TestFlowHashUnrolled keep it equal to the generic form.
+	seed := flowSeed // a variable: the sums below wrap, as XXH64 intends
+	v1 := xxRound(seed+xxPrime1+xxPrime2, binary.LittleEndian.Uint64(s[0:8]))
+	v2 := xxRound(seed+xxPrime2, binary.LittleEndian.Uint64(s[8:16]))
+	v3 := xxRound(seed, binary.LittleEndian.Uint64(d[0:8]))
+	v4 := xxRound(seed-xxPrime1, binary.LittleEndian.Uint64(d[8:16]))
+	h := bits.RotateLeft64(v1, 1) + bits.RotateLeft64(v2, 7) + bits.RotateLeft64(v3, 12) + bits.RotateLeft64(v4, 18)
+	h = xxMerge(h, v1)
+	h = xxMerge(h, v2)
+	h = xxMerge(h, v3)
+	h = xxMerge(h, v4)
+	h += 37
+	tail := uint32(sp>>8) | uint32(sp&0xff)<<8 | uint32(dp>>8)<<16 | uint32(dp&0xff)<<24
+	h ^= uint64(tail) * xxPrime1
+	h = bits.RotateLeft64(h, 23)*xxPrime2 + xxPrime3
+	h ^= uint64(f.Proto) * xxPrime5
+	h = bits.RotateLeft64(h, 11) * xxPrime1
+	h ^= h >> 33
+	h *= xxPrime2
+	h ^= h >> 29
+	h *= xxPrime3
+	h ^= h >> 32
+	return h
+}
+
+// flowBytes is the byte layout Flow.Hash hashes.
+func flowBytes(f Flow) [37]byte {
 	var b [37]byte
 	s := f.Src.Addr().As16()
 	d := f.Dst.Addr().As16()
@@ -106,7 +140,7 @@ func (f Flow) Hash() uint64 {
 	b[32], b[33] = byte(sp>>8), byte(sp)
 	b[34], b[35] = byte(dp>>8), byte(dp)
 	b[36] = f.Proto
-	return xxh64(b[:], flowSeed)
+	return b
 }
 
 // IsValid reports whether f has a valid source and destination.

@@ -216,9 +216,10 @@ type Picker interface {
 // Pick and Picker may be called concurrently with Update from any number of
 // goroutines. Picks that started before the swap finish on the old picker.
 type Balancer interface {
-	// Update replaces the endpoint set. An invalid set (empty or duplicate
-	// Addr) returns an error wrapping ErrInvalidEndpoint and changes
-	// nothing. An empty set is valid: picks then fail with ErrNoEndpoint.
+	// Update replaces the endpoint set. An invalid set (an empty or
+	// duplicate Addr, an unknown Status, more endpoints than the algorithm
+	// holds: 65535 for Maglev) returns an error wrapping
+	// ErrInvalidEndpoint and changes nothing. An empty set is valid: picks then fail with ErrNoEndpoint.
 	Update(State) error
 	// Picker returns the current picker, for callers that want to pick
 	// several times from one consistent snapshot.
@@ -331,8 +332,9 @@ var (
 	// picker gives the same answer. The error returned by Pick is a
 	// *NoEndpointError with the counts.
 	ErrNoEndpoint = errors.New("balancer: no endpoint available")
-	// ErrInvalidEndpoint means Update was given an endpoint with an empty
-	// or duplicate Addr; nothing was changed.
+	// ErrInvalidEndpoint means Update was given an invalid set (an empty
+	// or duplicate Addr, an unknown Status, too many endpoints); nothing
+	// was changed.
 	ErrInvalidEndpoint = errors.New("balancer: invalid endpoint")
 	// ErrInvalidConfig means a standalone table was asked for with invalid
 	// parameters (see NewMaglevTable).

@@ -224,3 +224,10 @@ func TestCoversIsSound(t *testing.T) {
 		t.Fatal("no covering pairs generated; the test checks nothing")
 	}
 }
+
+// BenchmarkRouteNaive is the uncompiled reference evaluator on
+// BenchmarkRoute's listener and request, for the ratio.
+func BenchmarkRouteNaive(b *testing.B) {
+	l, req := benchListener(100)
+	reportCPU(b, func() { naiveRoute(l, req) })
+}

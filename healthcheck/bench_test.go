@@ -275,6 +275,10 @@ func goMem() int64 {
 // is one second of steady state; run with -benchtime=10x. The reference
 // is the naive design: a goroutine with a ticker and a net/http client per
 // target.
+//
+// Measured 2026-11-26 (2 vCPU, shared; -benchtime=5x -count=3, medians):
+// 10k targets at 1 s: 0.28 CPU cores, 1069 B/target Go heap+stacks,
+// 10,000 probes/s. Reference: 0.66 cores, 36,440 B/target, 7,481 probes/s.
 func BenchmarkScale(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		for _, impl := range []string{"monitor", "reference=goroutine-per-target"} {

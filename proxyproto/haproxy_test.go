@@ -40,7 +40,7 @@ defaults
 
 frontend fe_v2
 	mode tcp
-	bind 127.0.0.1:{{.V2Port}}
+	bind fd@{{.V2FD}}
 	unique-id-format conn-%ci-%cp
 	default_backend be_v2
 backend be_v2
@@ -49,7 +49,7 @@ backend be_v2
 
 frontend fe_v1
 	mode tcp
-	bind 127.0.0.1:{{.V1Port}}
+	bind fd@{{.V1FD}}
 	default_backend be_v1
 backend be_v1
 	mode tcp
@@ -61,24 +61,35 @@ backend be_check
 
 frontend fe_accept
 	mode http
-	bind 127.0.0.1:{{.AcceptPort}} accept-proxy
+	bind fd@{{.AcceptFD}} accept-proxy
 	http-request return status 200 content-type text/plain lf-string "%[src]:%[src_port] %[dst]:%[dst_port] authority=%[fc_pp_authority]"
 `
 
 type haproxyPorts struct {
 	V2Port, V1Port, AcceptPort int
+	V2FD, V1FD, AcceptFD       int // HAProxy's "bind fd@N": sockets it inherits
 	Target, CheckTarget        string
+
+	files []*os.File // the inherited listening sockets, fd 3 onwards
 }
 
-// freePort returns a port that was free a moment ago on 127.0.0.1.
-func freePort(t *testing.T) int {
+// listenFor opens a listening socket on a free 127.0.0.1 port for HAProxy
+// to inherit, so no other process can take the port between choosing it
+// and HAProxy binding it. It returns the port and the child's fd number.
+func (p *haproxyPorts) listenFor(t *testing.T) (port, fd int) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	defer ln.Close() // the dup below keeps the socket listening
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	p.files = append(p.files, f)
+	return ln.Addr().(*net.TCPAddr).Port, 2 + len(p.files)
 }
 
 // startHAProxy runs haproxy in the foreground until the test ends, and
@@ -95,11 +106,14 @@ func startHAProxy(t *testing.T, p haproxyPorts) {
 	if err := os.WriteFile(cfg, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(bin, "-c", "-q", "-f", cfg).CombinedOutput(); err != nil {
+	check := exec.Command(bin, "-c", "-q", "-f", cfg)
+	check.ExtraFiles = p.files
+	if out, err := check.CombinedOutput(); err != nil {
 		t.Fatalf("haproxy -c: %v\n%s", err, out)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "-db", "-f", cfg)
+	cmd.ExtraFiles = p.files
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -137,10 +151,10 @@ func retryPause() { <-time.After(10 * time.Millisecond) }
 func TestHAProxyInterop(t *testing.T) {
 	target := listen(t, func(l *Listener) { l.ReadHeaderTimeout = 5 * time.Second })
 	checks := listen(t, nil)
-	p := haproxyPorts{
-		V2Port: freePort(t), V1Port: freePort(t), AcceptPort: freePort(t),
-		Target: target.Addr().String(), CheckTarget: checks.Addr().String(),
-	}
+	p := haproxyPorts{Target: target.Addr().String(), CheckTarget: checks.Addr().String()}
+	p.V2Port, p.V2FD = p.listenFor(t)
+	p.V1Port, p.V1FD = p.listenFor(t)
+	p.AcceptPort, p.AcceptFD = p.listenFor(t)
 	startHAProxy(t, p)
 
 	// The readiness probes above went through HAProxy to the target;

@@ -253,47 +253,25 @@ func (p *UDPProxy) udpFlowReplies(pc *net.UDPConn, f *udpFlow) {
 			}
 		}()
 	}
-	rc, err := f.target.SyscallConn()
-	if err != nil {
-		return
-	}
 	idle := p.idleTimeout()
 	// As for TCP, the deadline is re-armed in quarters of the timeout so
 	// that traffic toward the target (seen only through f.last) extends
 	// the flow's life.
 	for {
 		f.target.SetReadDeadline(time.Now().Add(idle / 4))
-		var bp *[]byte
-		var n int
-		var rerr error
-		err := rc.Read(func(fd uintptr) bool {
-			bp = udpBufPool.Get().(*[]byte)
-			n, _, rerr = syscall.Recvfrom(int(fd), *bp, syscall.MSG_DONTWAIT)
-			if rerr == syscall.EAGAIN {
-				udpBufPool.Put(bp)
-				bp = nil
-				return false
-			}
-			return true
-		})
+		bp, n, err := udpRecv(f.target)
 		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) && !f.closed.Load() {
+			switch {
+			case errors.Is(err, syscall.ECONNREFUSED):
+				// The target's port is closed (ICMP). Keep the flow: the
+				// target may come back, as NLB keeps it.
+				p.rec.targetError(f.lease.Addr())
+				continue
+			case errors.Is(err, os.ErrDeadlineExceeded) && !f.closed.Load():
 				if time.Since(time.Unix(0, f.last.Load())) < idle {
 					continue
 				}
 				f.end(errIdle)
-			}
-			return
-		}
-		if rerr != nil {
-			// ECONNREFUSED: the target's port is closed (ICMP). Keep the
-			// flow: the target may come back, as NLB keeps it.
-			if bp != nil {
-				udpBufPool.Put(bp)
-			}
-			if errors.Is(rerr, syscall.ECONNREFUSED) {
-				p.rec.targetError(f.lease.Addr())
-				continue
 			}
 			return
 		}

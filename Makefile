@@ -20,6 +20,7 @@ deps:
 ## test: the README's test command
 test: deps
 	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(TESTFLAGS) ./...
+	cd proxyproto/interop && $(GO) test -race -shuffle=on -count=1 -timeout 5m $(TESTFLAGS) ./...
 
 ## lint: formatting, vet and staticcheck
 lint:

@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -58,6 +59,23 @@ type RetryPolicy struct {
 	// MinConcurrent retries are always allowed whatever the budget. Zero
 	// means 3.
 	MinConcurrent int
+	// BodyBuffer is the largest request body of an idempotent request
+	// (PUT, DELETE, ...) with a known length that the proxy reads in
+	// memory first so that it can send it again on a retry. Zero means
+	// 64 KiB; negative turns buffering off. Other bodies stream, and their
+	// requests are retried only if none of the body was sent.
+	BodyBuffer int64
+}
+
+func (p *HTTPProxy) bodyBuffer() int64 {
+	switch b := p.Retry.BodyBuffer; {
+	case b == 0:
+		return 64 << 10
+	case b < 0:
+		return 0
+	default:
+		return b
+	}
 }
 
 // HTTPProxy is the HTTP (L7) data plane: an http.Handler that routes each
@@ -66,6 +84,11 @@ type RetryPolicy struct {
 //
 // Set its fields before the first request and do not change them
 // afterwards. The zero value answers 503 to everything (no router).
+//
+// Each forwarded request holds a [Lease] on its target until the response
+// is copied, so deregistered targets drain. Upgraded connections
+// (WebSocket) are closed when the target's deregistration delay runs out;
+// ordinary requests still running then are left to finish.
 type HTTPProxy struct {
 	// Router picks the action for each request. Nil answers 503.
 	Router HTTPRouter
@@ -73,9 +96,10 @@ type HTTPProxy struct {
 	// transport tuned for proxying (keep-alive pools of 1024 per target,
 	// no compression, TargetTimeout for headers). Groups may override it.
 	Transport http.RoundTripper
-	// TargetTimeout bounds the wait for a target's response headers;
-	// beyond it the proxy answers 504. Zero means DefaultTargetTimeout.
-	// Used only by the default transports.
+	// TargetTimeout is the target idle timeout: a target that sends
+	// nothing for this long (7/8 of it at the earliest, on HTTP/1.1) gets
+	// the request answered with 504, or a stalled response body aborted.
+	// Zero means DefaultTargetTimeout. Used only by the default transports.
 	TargetTimeout time.Duration
 	// XFF is the X-Forwarded-For mode. Zero is XFFAppend.
 	XFF XFFMode
@@ -153,6 +177,13 @@ func (p *HTTPProxy) init() {
 				}
 				p.transports[tlsOn][h2] = t
 			}
+		}
+		p.transports[0][0] = &h1Transport{
+			dial:           dial,
+			headerTimeout:  timeout,
+			idleTimeout:    90 * time.Second,
+			maxIdlePerHost: 1024,
+			fallback:       p.transports[0][0],
 		}
 		if p.Transport != nil {
 			p.transports[0][0] = p.Transport
@@ -263,7 +294,20 @@ func (p *HTTPProxy) errorResponse(w http.ResponseWriter, code int) {
 	_, _ = io.WriteString(w, body)
 }
 
+// maxXFFAddresses is ALB's limit on X-Forwarded-For entries; beyond it ALB
+// answers 463.
+const maxXFFAddresses = 30
+
+func xffCount(h http.Header) int {
+	n := 0
+	for _, v := range h["X-Forwarded-For"] {
+		n += strings.Count(v, ",") + 1
+	}
+	return n
+}
+
 var errorBodies = map[int]string{
+	463:                           "463 Too Many X-Forwarded-For Addresses\n",
 	http.StatusBadGateway:         "502 Bad Gateway\n",
 	http.StatusServiceUnavailable: "503 Service Temporarily Unavailable\n",
 	http.StatusGatewayTimeout:     "504 Gateway Time-out\n",
@@ -478,6 +522,11 @@ func (p *HTTPProxy) forward(w http.ResponseWriter, r *http.Request, a *ForwardAc
 		return
 	}
 	ri.group = g
+	if n := xffCount(r.Header); n > maxXFFAddresses {
+		ri.status, ri.errReason = 463, "TooManyForwardedFor"
+		p.errorResponse(w, ri.status)
+		return
+	}
 	p.active.Add(1)
 	defer p.active.Add(-1)
 
@@ -494,10 +543,20 @@ func (p *HTTPProxy) forward(w http.ResponseWriter, r *http.Request, a *ForwardAc
 	out.Header = r.Header // rewritten in place: the handler owns it
 	p.prepareHeaders(out, ri)
 	var body *countingBody
-	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+	var replay []byte // a buffered body, sent again on a retry
+	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+	switch {
+	case hasBody && idempotent(r.Method) && r.ContentLength > 0 && r.ContentLength <= p.bodyBuffer():
+		replay = make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, replay); err != nil {
+			ri.status, ri.errReason = http.StatusBadRequest, "RequestBodyError"
+			p.errorResponse(w, ri.status)
+			return
+		}
+	case hasBody:
 		body = &countingBody{r: r.Body}
 		out.Body = body
-	} else {
+	default:
 		out.Body = nil
 	}
 	canRetryAfterSend := idempotent(r.Method) && body == nil
@@ -523,6 +582,9 @@ func (p *HTTPProxy) forward(w http.ResponseWriter, r *http.Request, a *ForwardAc
 		}
 		ri.target = lease.Addr()
 		u.Host = ri.target
+		if replay != nil {
+			out.Body = io.NopCloser(bytes.NewReader(replay))
+		}
 		t0 := time.Now()
 		res, err := p.transportFor(g).RoundTrip(out)
 		elapsed := time.Since(t0)

@@ -28,9 +28,14 @@ const (
 
 func startReliability(t *testing.T, cfg lb.TargetGroupConfig, n int) (*lb.HTTPTargetGroup, []*lbtest.Backend, *lbtest.Load) {
 	t.Helper()
+	return startReliabilityWith(t, cfg, n, nil)
+}
+
+func startReliabilityWith(t *testing.T, cfg lb.TargetGroupConfig, n int, l *lb.HTTPListener) (*lb.HTTPTargetGroup, []*lbtest.Backend, *lbtest.Load) {
+	t.Helper()
 	bs := lbtest.NewBackends(t, n)
 	tg := lbtest.NewHTTPTargetGroup(t, cfg, bs...)
-	url := lbtest.StartProxy(t, &lb.HTTPProxy{Router: lb.ForwardTo(tg)}, nil)
+	url := lbtest.StartProxy(t, &lb.HTTPProxy{Router: lb.ForwardTo(tg)}, l)
 	load := lbtest.StartLoad(t, url, loadWorkers)
 	load.WaitOK(t, stepOK, stepWait)
 	return tg, bs, load
@@ -47,10 +52,12 @@ func requireNoFailures(t *testing.T, load *lbtest.Load) {
 	}
 }
 
-func TestReliabilityDrain(t *testing.T) {
+func TestReliabilityDrain(t *testing.T) { bothServers(t, testReliabilityDrain) }
+
+func testReliabilityDrain(t *testing.T, std bool) {
 	cfg := quietTG("drain")
 	cfg.DeregistrationDelay = time.Minute // must end early: load is short
-	tg, bs, load := startReliability(t, cfg, 3)
+	tg, bs, load := startReliabilityWith(t, cfg, 3, &lb.HTTPListener{StdServer: std})
 	done, err := tg.Deregister(bs[0].Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -152,10 +159,23 @@ func TestReliabilityChangingWeights(t *testing.T) {
 	requireNoFailures(t, load)
 }
 
-func TestSlowHeadersCutOff(t *testing.T) {
+// bothServers runs f with lbkit's HTTP/1 server and with net/http's.
+func bothServers(t *testing.T, f func(t *testing.T, std bool)) {
+	for _, std := range []bool{false, true} {
+		name := "lbkit"
+		if std {
+			name = "net-http"
+		}
+		t.Run(name, func(t *testing.T) { f(t, std) })
+	}
+}
+
+func TestSlowHeadersCutOff(t *testing.T) { bothServers(t, testSlowHeadersCutOff) }
+
+func testSlowHeadersCutOff(t *testing.T, std bool) {
 	b := lbtest.NewBackend(t, "b", nil)
 	tg := lbtest.NewHTTPTargetGroup(t, quietTG("slow"), b)
-	url := lbtest.StartProxy(t, &lb.HTTPProxy{Router: lb.ForwardTo(tg)}, &lb.HTTPListener{HeaderTimeout: 200 * time.Millisecond})
+	url := lbtest.StartProxy(t, &lb.HTTPProxy{Router: lb.ForwardTo(tg)}, &lb.HTTPListener{HeaderTimeout: 200 * time.Millisecond, StdServer: std})
 	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -180,10 +200,12 @@ func TestSlowHeadersCutOff(t *testing.T) {
 	}
 }
 
-func TestAmbiguousFramingRejected(t *testing.T) {
+func TestAmbiguousFramingRejected(t *testing.T) { bothServers(t, testAmbiguousFramingRejected) }
+
+func testAmbiguousFramingRejected(t *testing.T, std bool) {
 	b := lbtest.NewBackend(t, "b", nil)
 	tg := lbtest.NewHTTPTargetGroup(t, quietTG("desync"), b)
-	url := lbtest.StartProxy(t, &lb.HTTPProxy{Router: lb.ForwardTo(tg)}, nil)
+	url := lbtest.StartProxy(t, &lb.HTTPProxy{Router: lb.ForwardTo(tg)}, &lb.HTTPListener{StdServer: std})
 	addr := strings.TrimPrefix(url, "http://")
 	tests := []struct {
 		name string

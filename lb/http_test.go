@@ -78,7 +78,9 @@ func TestHTTPForwardRoundRobin(t *testing.T) {
 	}
 }
 
-func TestHTTPHeaders(t *testing.T) {
+func TestHTTPHeaders(t *testing.T) { bothServers(t, testHTTPHeaders) }
+
+func testHTTPHeaders(t *testing.T, std bool) {
 	b := lbtest.NewBackend(t, "b", nil)
 	tg := lbtest.NewHTTPTargetGroup(t, quietTG("h"), b)
 	loop := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
@@ -134,7 +136,7 @@ func TestHTTPHeaders(t *testing.T) {
 				p = &lb.HTTPProxy{}
 			}
 			p.Router = lb.ForwardTo(tg)
-			url := lbtest.StartProxy(t, p, nil)
+			url := lbtest.StartProxy(t, p, &lb.HTTPListener{StdServer: std})
 			res, _ := get(t, client(t), url, tt.send...)
 			if res.StatusCode != 200 {
 				t.Fatalf("status %d", res.StatusCode)
@@ -307,6 +309,7 @@ func TestHTTPRetries(t *testing.T) {
 		{"dial error retried", closedAddr(t), "POST", "payload", 200, false},
 		{"GET after reset retried", reset, "GET", "", 200, true},
 		{"POST after reset not retried", reset, "POST", "payload", 502, true},
+		{"PUT after reset retried with its buffered body", reset, "PUT", "payload", 200, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -416,7 +419,9 @@ func TestHTTPWeightedGroupsWithStickiness(t *testing.T) {
 	}
 }
 
-func TestHTTPUpgrade(t *testing.T) {
+func TestHTTPUpgrade(t *testing.T) { bothServers(t, testHTTPUpgrade) }
+
+func testHTTPUpgrade(t *testing.T, std bool) {
 	// A backend that speaks a toy upgraded protocol: it echoes lines.
 	echo := lbtest.NewBackend(t, "ws", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "echo" {
@@ -440,7 +445,7 @@ func TestHTTPUpgrade(t *testing.T) {
 		}
 	}))
 	tg := lbtest.NewHTTPTargetGroup(t, quietTG("ws"), echo)
-	url := lbtest.StartProxy(t, &lb.HTTPProxy{Router: lb.ForwardTo(tg)}, nil)
+	url := lbtest.StartProxy(t, &lb.HTTPProxy{Router: lb.ForwardTo(tg)}, &lb.HTTPListener{StdServer: std})
 	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -572,6 +577,10 @@ func TestHTTPAccessLogAndMetrics(t *testing.T) {
 	}
 	if r, _ := rec["request"].(string); !strings.HasPrefix(r, "GET http://127.0.0.1:") || !strings.HasSuffix(r, "/a?b=c HTTP/1.1") {
 		t.Errorf("request field %q", r)
+	}
+	m.ForgetTargetGroup(tg.TargetGroup)
+	if v := gathered(t, reg, "lbkit_http_requests_total", "obs"); v != -1 {
+		t.Errorf("forgotten group still exported: %v", v)
 	}
 }
 

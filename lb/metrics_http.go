@@ -24,7 +24,7 @@ type HTTPMetrics struct {
 	groupsMu       sync.Mutex
 	groups         map[*TargetGroup]struct{}
 	healthyDesc    *prometheus.Desc
-	groupCache     sync.Map // *HTTPTargetGroup → *groupMetrics
+	groupCache     sync.Map // *TargetGroup → *groupMetrics
 	unroutedStatus [6]prometheus.Counter
 }
 
@@ -93,15 +93,26 @@ func (m *HTTPMetrics) WatchTargetGroup(g *TargetGroup) {
 	m.groupsMu.Unlock()
 }
 
-// ForgetTargetGroup removes a group from the health-state gauge.
+// ForgetTargetGroup removes a group's series (call it when a group is
+// deleted, so that reconfiguring does not grow the metrics forever).
 func (m *HTTPMetrics) ForgetTargetGroup(g *TargetGroup) {
 	m.groupsMu.Lock()
 	delete(m.groups, g)
 	m.groupsMu.Unlock()
+	if _, ok := m.groupCache.LoadAndDelete(g); ok {
+		name := g.Name()
+		m.requests.DeleteLabelValues(name)
+		m.targetTime.DeleteLabelValues(name)
+		m.retries.DeleteLabelValues(name)
+		for _, c := range classLabels {
+			m.elbCodes.DeleteLabelValues(name, c)
+			m.targetCodes.DeleteLabelValues(name, c)
+		}
+	}
 }
 
 func (m *HTTPMetrics) group(g *HTTPTargetGroup) *groupMetrics {
-	if v, ok := m.groupCache.Load(g); ok {
+	if v, ok := m.groupCache.Load(g.TargetGroup); ok {
 		return v.(*groupMetrics)
 	}
 	name := g.Name()
@@ -116,7 +127,7 @@ func (m *HTTPMetrics) group(g *HTTPTargetGroup) *groupMetrics {
 		gm.target[i] = m.targetCodes.WithLabelValues(name, c)
 	}
 	m.WatchTargetGroup(g.TargetGroup)
-	v, _ := m.groupCache.LoadOrStore(g, gm)
+	v, _ := m.groupCache.LoadOrStore(g.TargetGroup, gm)
 	return v.(*groupMetrics)
 }
 

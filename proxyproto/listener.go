@@ -130,6 +130,15 @@ var ErrRejected = errors.New("proxyproto: header rejected by policy")
 // RemoteAddr in its accept loop should do so in the connection's own
 // goroutine, as net/http does.
 //
+// The header timeout runs from Accept; a header not complete by then gives
+// an error wrapping os.ErrDeadlineExceeded (under Require).
+//
+// Under Require, a Write waits for the header too (the spec forbids
+// processing a connection before it): a server-first protocol (SMTP, SSH)
+// behind AWS NLB, which sends the header with the client's first data,
+// waits until the client speaks. That is NLB's behaviour, not this
+// package's.
+//
 // The zero value of every field but Listener is usable.
 type Listener struct {
 	net.Listener
@@ -258,14 +267,14 @@ func (c *Conn) readHeader() error {
 	if !c.userReadDL.IsZero() && (dl.IsZero() || c.userReadDL.Before(dl)) {
 		dl = c.userReadDL
 	}
-	err := c.conn.SetReadDeadline(dl)
+	// A deadline error means the connection is gone (net.Pipe reports its
+	// peer's close this way); the read that follows reports it.
+	_ = c.conn.SetReadDeadline(dl)
 	c.dlMu.Unlock()
-	if err == nil {
-		err = ReadLimit(c.br, &c.hdr, c.max)
-	}
+	err := ReadLimit(c.br, &c.hdr, c.max)
 	c.dlMu.Lock()
 	c.inHS = false
-	derr := c.conn.SetReadDeadline(c.userReadDL)
+	_ = c.conn.SetReadDeadline(c.userReadDL)
 	c.dlMu.Unlock()
 
 	switch {
@@ -280,9 +289,6 @@ func (c *Conn) readHeader() error {
 	}
 	if err != nil {
 		return fmt.Errorf("proxyproto: reading header from %v (policy %v): %w", c.conn.RemoteAddr(), c.policy, err)
-	}
-	if derr != nil {
-		return derr
 	}
 	switch {
 	case c.has && c.policy == Reject:

@@ -47,9 +47,14 @@ func ReadLimit(br *bufio.Reader, h *Header, maxSize int) error {
 		return errSmallReader
 	}
 	maxSize = clampMax(maxSize)
-	// Fast path: the whole header is already buffered, as it is when it
-	// arrived in one segment.
-	if b, _ := br.Peek(br.Buffered()); len(b) >= v2PrefixLen || (len(b) > 0 && bytes.IndexByte(b, '\n') >= 0) {
+	// Fast path: the whole header arrives in one read, as it does when it
+	// came in one segment. Peek(1) waits for the first read.
+	if br.Buffered() == 0 {
+		if b, err := br.Peek(1); err != nil {
+			return ioErr(err, len(b))
+		}
+	}
+	if b, _ := br.Peek(br.Buffered()); len(b) >= v2PrefixLen || bytes.IndexByte(b, '\n') >= 0 {
 		n, err := parse(b, h, maxSize)
 		if err == nil {
 			_, _ = br.Discard(n)
@@ -304,7 +309,7 @@ func crcWith0(header []byte, valueAt int) uint32 {
 	return crc32.Update(c, castagnoli, header[valueAt+4:])
 }
 
-// parseV1 parses a v1 line (spec §2.1).
+// parseV1 parses a v1 line (spec §2.1) in one pass.
 func parseV1(b []byte, h *Header) (int, error) {
 	if len(b) < len(sigV1) {
 		if string(b) != sigV1[:len(b)] {
@@ -315,150 +320,280 @@ func parseV1(b []byte, h *Header) (int, error) {
 	if string(b[:len(sigV1)]) != sigV1 {
 		return 0, ErrNoHeader
 	}
-	lim := b[:min(len(b), MaxV1HeaderSize)]
-	end := bytes.IndexByte(lim, '\n')
-	if end < 0 {
-		if len(lim) >= MaxV1HeaderSize {
-			return 0, ErrHeaderTooLong
+	// The line, CRLF included, must end within 107 bytes.
+	line := b[:min(len(b), MaxV1HeaderSize)]
+	p := line[len(sigV1):]
+	if len(p) < 5 {
+		if hasPrefix("TCP4 ", p) || hasPrefix("TCP6 ", p) || hasPrefix("UNKNOWN", p) {
+			return 0, v1End(line)
 		}
-		return 0, ErrTruncated
-	}
-	if b[end-1] != '\r' {
-		return 0, ErrInvalidV1 // a bare LF does not end a v1 line
-	}
-	line := b[len(sigV1) : end-1]
-	n := end + 1
-
-	if rest, ok := bytes.CutPrefix(line, []byte("UNKNOWN")); ok {
-		// "the receiver must ignore anything presented before the CRLF".
-		if len(rest) > 0 && rest[0] != ' ' {
-			return 0, ErrUnsupportedProtocol
-		}
-		h.Version, h.Command, h.Protocol = V1, Local, Unspec
-		h.Source, h.Destination = netip.AddrPort{}, netip.AddrPort{}
-		h.ext = append(h.ext[:0], rest...)
-		h.tlvOff, h.opaque = 0, false
-		return n, nil
-	}
-	if len(line) < 5 || line[4] != ' ' || line[0] != 'T' || line[1] != 'C' || line[2] != 'P' {
 		return 0, ErrUnsupportedProtocol
 	}
-	var proto Protocol
-	switch line[3] {
-	case '4':
-		proto = TCP4
-	case '6':
+	if p[0] != 'T' || p[1] != 'C' || p[2] != 'P' || p[4] != ' ' || (p[3] != '4' && p[3] != '6') {
+		return parseV1Unknown(line, h)
+	}
+	proto := TCP4
+	if p[3] == '6' {
 		proto = TCP6
-	default:
-		return 0, ErrUnsupportedProtocol
 	}
-	f := line[5:]
+	i := len(sigV1) + 5
 	var srcA, dstA netip.Addr
 	var sp, dp uint16
-	var ok bool
-	var tok []byte
-	if tok, f, ok = cutSP(f); !ok {
-		return 0, ErrInvalidV1
+	var err error
+	if proto == TCP4 {
+		if srcA, i, err = scanIPv4(line, i); err != nil {
+			return 0, err
+		}
+		if dstA, i, err = scanIPv4(line, i+1); err != nil {
+			return 0, err
+		}
+	} else {
+		if srcA, i, err = scanIPv6(line, i); err != nil {
+			return 0, err
+		}
+		if dstA, i, err = scanIPv6(line, i+1); err != nil {
+			return 0, err
+		}
 	}
-	if srcA, ok = parseIP(tok, proto); !ok {
-		return 0, ErrInvalidV1
+	if sp, i, err = scanPort(line, i+1, ' '); err != nil {
+		return 0, err
 	}
-	if tok, f, ok = cutSP(f); !ok {
-		return 0, ErrInvalidV1
+	if dp, i, err = scanPort(line, i+1, '\r'); err != nil {
+		return 0, err
 	}
-	if dstA, ok = parseIP(tok, proto); !ok {
-		return 0, ErrInvalidV1
+	if i+1 >= len(line) {
+		return 0, v1End(line)
 	}
-	if tok, f, ok = cutSP(f); !ok {
-		return 0, ErrInvalidV1
-	}
-	if sp, ok = parsePort(tok); !ok {
-		return 0, ErrInvalidV1
-	}
-	if dp, ok = parsePort(f); !ok {
+	if line[i+1] != '\n' {
 		return 0, ErrInvalidV1
 	}
 	h.Version, h.Command, h.Protocol = V1, Proxy, proto
 	h.Source, h.Destination = netip.AddrPortFrom(srcA, sp), netip.AddrPortFrom(dstA, dp)
 	h.ext = h.ext[:0]
 	h.tlvOff, h.opaque = 0, false
-	return n, nil
+	return i + 2, nil
 }
 
-// cutSP splits b at its first space; the token must not be empty.
-func cutSP(b []byte) (tok, rest []byte, ok bool) {
-	i := bytes.IndexByte(b, ' ')
-	if i <= 0 {
-		return nil, nil, false
+// parseV1Unknown parses "PROXY UNKNOWN..." up to its CRLF: "the receiver
+// must ignore anything presented before the CRLF".
+func parseV1Unknown(line []byte, h *Header) (int, error) {
+	p := line[len(sigV1):]
+	if !bytes.HasPrefix(p, []byte("UNKNOWN")) || (len(p) > 7 && p[7] != ' ' && p[7] != '\r') {
+		return 0, ErrUnsupportedProtocol
 	}
-	return b[:i], b[i+1:], true
+	end := bytes.IndexByte(line, '\n')
+	if end < 0 {
+		return 0, v1End(line)
+	}
+	if line[end-1] != '\r' || end-1 < len(sigV1)+7 {
+		return 0, ErrInvalidV1 // a bare LF does not end a v1 line
+	}
+	if rest := line[len(sigV1)+7 : end-1]; len(rest) > 0 && rest[0] != ' ' {
+		return 0, ErrUnsupportedProtocol // "UNKNOWN\r…": no separator
+	}
+	h.Version, h.Command, h.Protocol = V1, Local, Unspec
+	h.Source, h.Destination = netip.AddrPort{}, netip.AddrPort{}
+	h.ext = append(h.ext[:0], line[len(sigV1)+7:end-1]...)
+	h.tlvOff, h.opaque = 0, false
+	return end + 1, nil
 }
 
-// parsePort parses a decimal port: 1–5 digits, no leading zero, ≤ 65535.
-func parsePort(b []byte) (uint16, bool) {
-	if len(b) == 0 || len(b) > 5 || (b[0] == '0' && len(b) > 1) {
-		return 0, false
+// v1End is the error for a v1 line that ran out of bytes: too long if the
+// 107 bytes are all there, else truncated.
+func v1End(line []byte) error {
+	if len(line) >= MaxV1HeaderSize {
+		return ErrHeaderTooLong
 	}
-	v := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int(c-'0')
-	}
-	if v > 0xFFFF {
-		return 0, false
-	}
-	return uint16(v), true
+	return ErrTruncated
 }
 
-// parseIP parses the address of a v1 TCP4 or TCP6 line. TCP4 takes a
-// dotted quad with no leading zeros; TCP6 takes any RFC 4291 text form
-// without a zone, and not a bare IPv4 literal (the family must match the
-// token).
-func parseIP(b []byte, proto Protocol) (netip.Addr, bool) {
-	if proto == TCP4 {
-		return parseIPv4(b)
-	}
-	if len(b) < 2 || len(b) > 45 {
-		return netip.Addr{}, false
-	}
-	for _, c := range b {
-		// Hex digits, colons and the dots of an embedded IPv4; no zone.
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.') {
-			return netip.Addr{}, false
-		}
-	}
-	a, err := netip.ParseAddr(string(b))
-	if err != nil || !a.Is6() {
-		return netip.Addr{}, false
-	}
-	return a, true
+// hasPrefix reports whether b is a prefix of s.
+func hasPrefix(s string, b []byte) bool {
+	return len(b) <= len(s) && s[:len(b)] == string(b)
 }
 
-func parseIPv4(b []byte) (netip.Addr, bool) {
+// scanIPv4 parses the dotted quad at line[i:], which must be followed by a
+// space, and returns the index of that space.
+func scanIPv4(line []byte, i int) (netip.Addr, int, error) {
 	var ip [4]byte
-	i := 0
 	for k := range 4 {
 		if k > 0 {
-			if i >= len(b) || b[i] != '.' {
-				return netip.Addr{}, false
+			if line[i] != '.' {
+				return netip.Addr{}, 0, ErrInvalidV1
 			}
 			i++
 		}
 		start, v := i, 0
-		for i < len(b) && i-start < 4 && b[i] >= '0' && b[i] <= '9' {
-			v = v*10 + int(b[i]-'0')
-			i++
+		for ; i < len(line); i++ {
+			c := line[i] - '0'
+			if c > 9 {
+				break
+			}
+			v = v*10 + int(c)
 		}
-		d := i - start
-		if d == 0 || d > 3 || v > 255 || (d > 1 && b[start] == '0') {
-			return netip.Addr{}, false
+		if i == len(line) {
+			return netip.Addr{}, 0, v1End(line)
+		}
+		if n := i - start; n == 0 || n > 3 || v > 255 || (n > 1 && line[start] == '0') {
+			return netip.Addr{}, 0, ErrInvalidV1
 		}
 		ip[k] = byte(v)
 	}
-	if i != len(b) {
+	if line[i] != ' ' {
+		return netip.Addr{}, 0, ErrInvalidV1
+	}
+	return netip.AddrFrom4(ip), i, nil
+}
+
+// scanIPv6 parses the IPv6 address at line[i:], which must be followed by
+// a space, and returns the index of that space.
+func scanIPv6(line []byte, i int) (netip.Addr, int, error) {
+	j := bytes.IndexByte(line[i:], ' ')
+	if j < 0 {
+		return netip.Addr{}, 0, v1End(line)
+	}
+	a, ok := parseIPv6(line[i : i+j])
+	if !ok {
+		return netip.Addr{}, 0, ErrInvalidV1
+	}
+	return a, i + j, nil
+}
+
+// scanPort parses the decimal port at line[i:] (1–5 digits, no leading
+// zero, ≤ 65535), which must be followed by sep, and returns the index of
+// sep.
+func scanPort(line []byte, i int, sep byte) (uint16, int, error) {
+	start, v := i, 0
+	for ; i < len(line); i++ {
+		c := line[i] - '0'
+		if c > 9 {
+			break
+		}
+		v = v*10 + int(c)
+	}
+	if i == len(line) {
+		return 0, 0, v1End(line)
+	}
+	if n := i - start; n == 0 || n > 5 || v > 0xFFFF || (n > 1 && line[start] == '0') || line[i] != sep {
+		return 0, 0, ErrInvalidV1
+	}
+	return uint16(v), i, nil
+}
+
+// parseIPv4 parses a dotted quad with no leading zeros.
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	k, v, digits := 0, 0, 0
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 1 && v == 0 {
+				return netip.Addr{}, false // leading zero
+			}
+			v = v*10 + int(c-'0')
+			digits++
+			if v > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.' && digits > 0 && k < 3:
+			ip[k] = byte(v)
+			k, v, digits = k+1, 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if k != 3 || digits == 0 {
 		return netip.Addr{}, false
 	}
+	ip[3] = byte(v)
 	return netip.AddrFrom4(ip), true
+}
+
+// parseIPv6 parses RFC 4291 text: up to eight groups of 1–4 hex digits,
+// at most one "::" standing for at least one zero group, optionally ending
+// in a dotted quad. It accepts what net/netip.ParseAddr accepts as IPv6,
+// minus zones, without allocating.
+func parseIPv6(s []byte) (netip.Addr, bool) {
+	var ip [16]byte
+	ellipsis := -1
+	if len(s) >= 2 && s[0] == ':' && s[1] == ':' {
+		ellipsis = 0
+		s = s[2:]
+		if len(s) == 0 {
+			return netip.IPv6Unspecified(), true
+		}
+	}
+	i := 0
+	for i < 16 {
+		off, acc := 0, 0
+		for ; off < len(s); off++ {
+			c := s[off]
+			switch {
+			case c >= '0' && c <= '9':
+				acc = acc<<4 + int(c-'0')
+			case c >= 'a' && c <= 'f':
+				acc = acc<<4 + int(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				acc = acc<<4 + int(c-'A'+10)
+			default:
+				goto end
+			}
+			if off >= 4 {
+				return netip.Addr{}, false
+			}
+		}
+	end:
+		if off == 0 {
+			return netip.Addr{}, false
+		}
+		if off < len(s) && s[off] == '.' {
+			// An embedded IPv4 address ends the text and fills 4 bytes.
+			if (ellipsis < 0 && i != 12) || i+4 > 16 {
+				return netip.Addr{}, false
+			}
+			a, ok := parseIPv4(s)
+			if !ok {
+				return netip.Addr{}, false
+			}
+			a4 := a.As4()
+			copy(ip[i:], a4[:])
+			i += 4
+			s = nil
+			break
+		}
+		ip[i], ip[i+1] = byte(acc>>8), byte(acc)
+		i += 2
+		s = s[off:]
+		if len(s) == 0 {
+			break
+		}
+		if s[0] != ':' || len(s) == 1 {
+			return netip.Addr{}, false
+		}
+		s = s[1:]
+		if s[0] == ':' {
+			if ellipsis >= 0 {
+				return netip.Addr{}, false
+			}
+			ellipsis = i
+			s = s[1:]
+			if len(s) == 0 {
+				break
+			}
+		}
+	}
+	if len(s) != 0 {
+		return netip.Addr{}, false
+	}
+	if i < 16 {
+		if ellipsis < 0 {
+			return netip.Addr{}, false
+		}
+		n := 16 - i
+		copy(ip[ellipsis+n:], ip[ellipsis:i])
+		clear(ip[ellipsis : ellipsis+n])
+	} else if ellipsis >= 0 {
+		return netip.Addr{}, false // "::" must stand for at least one group
+	}
+	return netip.AddrFrom16(ip), true
 }

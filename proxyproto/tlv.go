@@ -386,6 +386,24 @@ func (s SSL) CN() (string, bool) { return s.Value(SubtypeSSLCN) }
 // Cipher returns the cipher sub-TLV.
 func (s SSL) Cipher() (string, bool) { return s.Value(SubtypeSSLCipher) }
 
+// SigAlg returns the certificate signature algorithm sub-TLV.
+func (s SSL) SigAlg() (string, bool) { return s.Value(SubtypeSSLSigAlg) }
+
+// KeyAlg returns the certificate key algorithm sub-TLV.
+func (s SSL) KeyAlg() (string, bool) { return s.Value(SubtypeSSLKeyAlg) }
+
+// Group returns the key exchange group sub-TLV (spec 3.4).
+func (s SSL) Group() (string, bool) { return s.Value(SubtypeSSLGroup) }
+
+// SigScheme returns the signature scheme sub-TLV (spec 3.4).
+func (s SSL) SigScheme() (string, bool) { return s.Value(SubtypeSSLSigScheme) }
+
+// Verified reports whether the client presented a certificate (on this
+// connection or in its TLS session) and the proxy verified it (Verify 0).
+func (s SSL) Verified() bool {
+	return s.Client&(SSLClientCertConn|SSLClientCertSess) != 0 && s.Verify == 0
+}
+
 // ClientCert returns the client certificate sub-TLV (DER).
 func (s SSL) ClientCert() ([]byte, bool) {
 	v, ok := s.Value(SubtypeSSLClientCert)

@@ -106,8 +106,24 @@ func newBase(alg algorithm, opts BuildOptions) *base {
 	return b
 }
 
-func (b *base) Picker() Picker                         { return b.cur.Load().p }
-func (b *base) Pick(info PickInfo) (PickResult, error) { return b.cur.Load().p.Pick(info) }
+func (b *base) Picker() Picker { return b.cur.Load().p }
+
+// Pick dispatches statically to the package's own pickers: the type switch
+// costs less than a second dynamic call and lets small Pick methods inline.
+func (b *base) Pick(info PickInfo) (PickResult, error) {
+	switch p := b.cur.Load().p.(type) {
+	case *rrPicker:
+		return p.Pick(info)
+	case *randomPicker:
+		return p.Pick(info)
+	case *lrPicker:
+		return p.Pick(info)
+	case *hashPicker:
+		return p.Pick(info)
+	default:
+		return p.Pick(info)
+	}
+}
 
 func (b *base) Close() {
 	b.mu.Lock()

@@ -84,7 +84,7 @@ func (f fastMod) mod(x uint32) uint32 {
 
 // counts turns weights into integer slot counts: exact reduced integer
 // weights when they fit in maxSchedule, else a largest-remainder
-// apportionment of maxSchedule slots with at least one slot each.
+// apportionment of up to maxSchedule slots with at least one slot each.
 func counts(w []float64) []int {
 	c := make([]int, len(w))
 	integral := true
@@ -110,7 +110,9 @@ func counts(w []float64) []int {
 	for _, x := range w {
 		total += x
 	}
-	slots := maxSchedule
+	// Fractional weights (slow start) are approximate anyway: 256 slots
+	// per endpoint keep each share within 0.2% while keeping rebuilds cheap.
+	slots := min(maxSchedule, max(1024, 256*len(w)))
 	type rem struct {
 		i int
 		r float64

@@ -90,10 +90,10 @@ type udpFlow struct {
 	// replyOOB, for a wildcard listener, is the control message that makes
 	// replies leave from the address the client sent to.
 	replyOOB []byte
-	target *net.UDPConn
-	lease  Lease
-	last   atomic.Int64 // unix nanos of the last datagram either way
-	closed atomic.Bool
+	target   *net.UDPConn
+	lease    Lease
+	last     atomic.Int64 // unix nanos of the last datagram either way
+	closed   atomic.Bool
 	// ended is set with the reason the flow ended (idle, terminated,
 	// shutdown) before its socket is closed.
 	ended atomic.Pointer[error]

@@ -16,7 +16,8 @@ import (
 // make a test wait 10 s for a verdict).
 func fastHealth(p healthcheck.Protocol) (*healthcheck.Config, *healthcheck.Limits) {
 	c := NLBHealthCheck(p)
-	c.Interval, c.Timeout = 60*time.Millisecond, 50*time.Millisecond
+	// Timeouts generous enough for a loaded machine under -race.
+	c.Interval, c.Timeout = 200*time.Millisecond, 150*time.Millisecond
 	c.HealthyThreshold, c.UnhealthyThreshold = 2, 2
 	return c, &healthcheck.Limits{
 		MinInterval: time.Millisecond, MaxInterval: time.Hour,

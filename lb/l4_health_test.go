@@ -155,3 +155,21 @@ func echoOnce(t *testing.T, c *net.TCPConn) {
 	}
 	c.SetDeadline(time.Time{})
 }
+
+// TestL4FailOpen: when every target fails its health checks (here: the
+// checks go to a port where nothing listens), NLB fails open and routes to
+// all of them; connections still go through and are not reset.
+func TestL4FailOpen(t *testing.T) {
+	target := startL4Target(t, echoHandler)
+	hc, limits := fastHealth(healthcheck.TCP)
+	hc.Port = net.TCPAddrFromAddrPort(mustAP(refusingAddr(t))).Port
+	tg := newTestTG(t, TargetGroupConfig{HealthCheck: hc, HealthOptions: healthcheck.Options{Limits: limits}}, target.addr)
+	waitFor(t, 10*time.Second, "the target to fail its checks", func() bool { return healthOf(tg, target.addr) == HealthUnhealthy })
+	if !tg.FailingOpen() {
+		t.Fatal("group with no healthy target is not failing open")
+	}
+	addr := serveTCP(t, &TCPProxy{TargetGroup: tg})
+	c := dialTCP(t, addr)
+	defer c.Close()
+	echoOnce(t, c)
+}

@@ -2,6 +2,7 @@ package lb
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -44,11 +45,30 @@ type h1Server struct {
 }
 
 type h1ServerConn struct {
-	c     net.Conn
-	idle  atomic.Bool
-	limit limitedConn
-	br    *bufio.Reader
-	bw    *bufio.Writer
+	c        net.Conn
+	idle     atomic.Bool
+	limit    limitedConn
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	deadline time.Time // the read deadline last set
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
+
+func (sc *h1ServerConn) setDeadline(t time.Time) {
+	sc.deadline = t
+	sc.c.SetReadDeadline(t)
+}
+
+// lazyDeadline makes the read deadline between 7/8 of d and d from now,
+// moving it only when it is outside that window: a busy connection pays for
+// one timer update per d/8 instead of one per request.
+func (sc *h1ServerConn) lazyDeadline(d time.Duration) {
+	now := time.Now()
+	left := sc.deadline.Sub(now)
+	if sc.deadline.IsZero() || left < d-d/8 || left > d {
+		sc.setDeadline(now.Add(d))
+	}
 }
 
 // limitedConn caps how much the header parser may read (MaxHeaderBytes).
@@ -198,8 +218,12 @@ func (s *h1Server) serveConn(base context.Context, sc *h1ServerConn) {
 	for {
 		// Wait for the next request with the idle timeout, then give its
 		// headers the header timeout from their first byte.
+		// Deadlines cost a runtime timer update each, so they are set only
+		// when needed: the idle deadline lazily (see lazyDeadline), the
+		// header deadline only when the request head is not already
+		// buffered in full, which is the common case.
 		if sc.br.Buffered() == 0 {
-			sc.c.SetReadDeadline(time.Now().Add(s.idleTimeout))
+			sc.lazyDeadline(s.idleTimeout)
 			sc.idle.Store(true)
 			if s.shutting.Load() {
 				return
@@ -209,7 +233,9 @@ func (s *h1Server) serveConn(base context.Context, sc *h1ServerConn) {
 			}
 			sc.idle.Store(false)
 		}
-		sc.c.SetReadDeadline(time.Now().Add(s.headerTimeout))
+		if buf, _ := sc.br.Peek(sc.br.Buffered()); !bytes.Contains(buf, crlfcrlf) {
+			sc.setDeadline(time.Now().Add(s.headerTimeout))
+		}
 		sc.limit.left = int64(s.maxHeaderBytes) + 4096 - int64(sc.br.Buffered())
 		req, err := http.ReadRequest(sc.br)
 		sc.limit.left = -1
@@ -219,9 +245,9 @@ func (s *h1Server) serveConn(base context.Context, sc *h1ServerConn) {
 		}
 		if req.ContentLength != 0 || len(req.TransferEncoding) > 0 {
 			if s.bodyTimeout > 0 {
-				sc.c.SetReadDeadline(time.Now().Add(s.bodyTimeout))
+				sc.setDeadline(time.Now().Add(s.bodyTimeout))
 			} else {
-				sc.c.SetReadDeadline(time.Time{})
+				sc.setDeadline(time.Time{})
 			}
 		}
 		req.RemoteAddr = remote

@@ -154,9 +154,16 @@ func validate(eps []Endpoint) error {
 	return nil
 }
 
+// limiter is implemented by algorithms that hold at most some number of
+// endpoints (Maglev's 16-bit table entries).
+type limiter interface{ maxEndpoints() int }
+
 func (b *base) Update(s State) error {
 	if err := validate(s.Endpoints); err != nil {
 		return err
+	}
+	if l, ok := b.alg.(limiter); ok && len(s.Endpoints) > l.maxEndpoints() {
+		return fmt.Errorf("%w: %d endpoints, this algorithm holds at most %d", ErrInvalidEndpoint, len(s.Endpoints), l.maxEndpoints())
 	}
 	eps := slices.Clone(s.Endpoints)
 	slices.SortFunc(eps, func(x, y Endpoint) int { return strings.Compare(x.Addr, y.Addr) })

@@ -51,7 +51,7 @@
 //	Maglev pick            27.6–28.4   (lookup alone: 2.5 cpu-ns)
 //	ring hash (256 pts)    28.8–32.4
 //	bounded load (Maglev)  53.1–55.0
-//	flow hash (5-tuple)    79.6–81.4   (mostly hashing the 37-byte tuple)
+//	flow hash (5-tuple)    71–75       (unpacking and hashing the tuple)
 //	least conn n=3/100     43 / 195    (O(n) scan)
 //	rendezvous n=3/100     34 / 272    (O(n))
 //

@@ -21,34 +21,52 @@ import (
 // the target side: the client's address and the listener's, then the
 // client's bytes, unchanged.
 func TestTCPProxyProxyProtocolV2(t *testing.T) {
-	got := make(chan string, 1)
-	target := startL4Target(t, func(c *net.TCPConn) {
-		br := bufio.NewReader(c)
-		var h proxyproto.Header
-		if err := proxyproto.Read(br, &h); err != nil {
-			got <- "error: " + err.Error()
-			return
-		}
-		rest, _ := io.ReadAll(br)
-		got <- fmt.Sprintf("%v %v %v %s", h.Command, h.Source, h.Destination, rest)
-	})
-	addr := serveTCP(t, &TCPProxy{TargetGroup: newTestTG(t, TargetGroupConfig{}, target.addr), ProxyProtocolV2: true})
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.Write([]byte("payload"))
-	c.(*net.TCPConn).CloseWrite()
-	want := fmt.Sprintf("%v %v %v payload", proxyproto.Proxy, c.LocalAddr(), addr)
-	select {
-	case g := <-got:
-		if g != want {
-			t.Fatalf("target saw %q, want %q", g, want)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("target saw nothing")
+	for _, tc := range []struct {
+		name, listen, clientIP string
+		want                   proxyproto.Protocol
+	}{
+		{"IPv4", "127.0.0.1:0", "127.0.0.2", proxyproto.TCP4},
+		{"IPv6", "[::1]:0", "::1", proxyproto.TCP6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := make(chan string, 1)
+			target := startL4Target(t, func(c *net.TCPConn) {
+				br := bufio.NewReader(c)
+				var h proxyproto.Header
+				if err := proxyproto.Read(br, &h); err != nil {
+					got <- "error: " + err.Error()
+					return
+				}
+				rest, _ := io.ReadAll(br)
+				got <- fmt.Sprintf("%v %v %v %v %s", h.Command, h.Protocol, h.Source, h.Destination, rest)
+			})
+			ln, err := net.Listen("tcp", tc.listen)
+			if err != nil {
+				t.Skipf("no %s loopback: %v", tc.name, err)
+			}
+			p := &TCPProxy{TargetGroup: newTestTG(t, TargetGroupConfig{}, target.addr), ProxyProtocolV2: true, Logger: quietLog}
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error, 1)
+			go func() { errc <- p.Serve(ctx, ln) }()
+			defer func() { cancel(); <-errc }()
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(tc.clientIP)}}
+			c, err := d.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Write([]byte("payload"))
+			c.(*net.TCPConn).CloseWrite()
+			want := fmt.Sprintf("%v %v %v %v payload", proxyproto.Proxy, tc.want, c.LocalAddr(), ln.Addr())
+			select {
+			case g := <-got:
+				if g != want {
+					t.Fatalf("target saw %q, want %q", g, want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("target saw nothing")
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package lb
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -27,6 +28,15 @@ func fastHealth(p healthcheck.Protocol) (*healthcheck.Config, *healthcheck.Limit
 	}
 }
 
+// bufferedConn reads what a bufio.Reader already holds before the rest of
+// the connection.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
 func healthOf(tg *TargetGroup, addr string) Health {
 	for _, ts := range tg.Targets() {
 		if ts.Addr == addr {
@@ -36,12 +46,14 @@ func healthOf(tg *TargetGroup, addr string) Health {
 	return HealthDraining
 }
 
-// TestL4HealthChecksSendLocalHeader: with proxy_protocol_v2 on, TCP and
-// HTTP health checks start with a PROXY v2 LOCAL header (a target that
-// requires the header accepts them and passes them), while client
-// connections carry PROXY with the client's address.
+// TestL4HealthChecksSendLocalHeader: with proxy_protocol_v2 on, TCP,
+// HTTP and HTTPS health checks start with a PROXY v2 LOCAL header (a
+// target that requires the header accepts them and passes them), while
+// client connections carry PROXY with the client's address.
 func TestL4HealthChecksSendLocalHeader(t *testing.T) {
-	for _, proto := range []healthcheck.Protocol{healthcheck.TCP, healthcheck.HTTP} {
+	pki := newTestPKI(t)
+	cert := pki.leaf(t, "127.0.0.1")
+	for _, proto := range []healthcheck.Protocol{healthcheck.TCP, healthcheck.HTTP, healthcheck.HTTPS} {
 		t.Run(string(proto), func(t *testing.T) {
 			cmds := make(chan proxyproto.Command, 100)
 			target := startL4Target(t, func(c *net.TCPConn) {
@@ -54,10 +66,23 @@ func TestL4HealthChecksSendLocalHeader(t *testing.T) {
 				case cmds <- h.Command:
 				default:
 				}
-				if h.Command == proxyproto.Local && proto == healthcheck.HTTP {
-					if req, err := http.ReadRequest(br); err == nil {
+				if h.Command == proxyproto.Local && proto != healthcheck.TCP {
+					var rw io.ReadWriter = struct {
+						io.Reader
+						io.Writer
+					}{br, c}
+					if proto == healthcheck.HTTPS {
+						// The TLS handshake follows the header.
+						tc := tls.Server(bufferedConn{c, br}, &tls.Config{Certificates: []tls.Certificate{cert}})
+						if tc.Handshake() != nil {
+							return
+						}
+						defer tc.Close()
+						rw = tc
+					}
+					if req, err := http.ReadRequest(bufio.NewReader(rw)); err == nil {
 						req.Body.Close()
-						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+						io.WriteString(rw, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 					}
 					return
 				}

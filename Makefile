@@ -7,7 +7,7 @@ TESTFLAGS   ?=
 
 # Programs the tests use, as program:debian-package. Tests that need a
 # missing one skip with a message naming it (or fail when LBKIT_REQUIRE_ALL=1).
-SYSTEM_DEPS := haproxy:haproxy ip:iproute2
+SYSTEM_DEPS := haproxy:haproxy ip:iproute2 strace:strace
 
 .PHONY: all deps test lint fuzz examples bench
 

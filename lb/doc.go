@@ -54,6 +54,30 @@
 //	503  no route, or no target available in the group
 //	504  the target sent nothing within HTTPProxy.TargetTimeout
 //
+// # L4 (NLB-like) listeners
+//
+//	tg, _ := lb.NewTargetGroup(lb.TargetGroupConfig{Name: "tcp", Algorithm: balancer.FlowHash{}})
+//	p := &lb.TCPProxy{TargetGroup: tg, ProxyProtocolV2: true}
+//	go p.Serve(ctx, ln) // returns after ctx ends and its connections are closed
+//
+// [TCPProxy] forwards each connection to one target, picked with the
+// connection's 5-tuple (NLB's flow hash with balancer.FlowHash, or any
+// other algorithm); when both sides are plain *net.TCPConn the kernel moves
+// the bytes (splice), and each side's FIN is passed on as a half-close. It
+// has NLB's 350 s idle timeout, a connect timeout with retries on other
+// targets, PROXY protocol v2 toward targets, client IP preservation with
+// IP_TRANSPARENT (Linux, CAP_NET_ADMIN, and routing that sends the
+// targets' replies back through this host), connection termination at the
+// end of a deregistration delay, and NLB's reset of an unhealthy target's
+// connections ([UnhealthyPolicy]). [TLSProxy] terminates TLS (certificates
+// by SNI, NLB's ALPN policies) and forwards plain or re-encrypted.
+// [UDPProxy] keeps a flow table: a client's datagrams stick to one target
+// until the flow is idle for 120 s, and replies return to that client.
+// [TCPUDPProxy] serves both on one port ([ListenTCPUDP]). Health checks
+// with NLB's defaults and PROXY v2 LOCAL headers come from
+// [NLBHealthCheck] and [NewL4HealthChecker]; metrics named after NLB's
+// CloudWatch metrics from [NewL4Metrics].
+//
 // # What it does not do
 //
 // lb does not parse ELB specs or evaluate ALB listener rules: that is

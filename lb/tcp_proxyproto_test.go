@@ -75,7 +75,7 @@ func TestTCPProxyProxyProtocolV2(t *testing.T) {
 // address and its port) from our PROXY v2 header.
 func TestTCPProxyProxyProtocolV2HAProxy(t *testing.T) {
 	haproxy := testenv.MustHaveProgram(t, "haproxy", "haproxy")
-	port := freePort(t)
+	port, sock := inheritableListener(t)
 	cfg := fmt.Sprintf(`global
   maxconn 100
 defaults
@@ -84,10 +84,10 @@ defaults
   timeout client 10s
   timeout server 10s
 frontend fe
-  bind 127.0.0.1:%d accept-proxy
+  bind fd@3 accept-proxy
   http-request return status 200 content-type text/plain lf-string "src=%%[src]:%%[src_port] dst=%%[dst]:%%[dst_port]"
-`, port)
-	startHAProxy(t, haproxy, cfg, port)
+`)
+	startHAProxy(t, haproxy, cfg, sock)
 
 	tg := newTestTG(t, TargetGroupConfig{}, fmt.Sprintf("127.0.0.1:%d", port))
 	addr := serveTCP(t, &TCPProxy{TargetGroup: tg, ProxyProtocolV2: true})
@@ -111,30 +111,40 @@ frontend fe
 	}
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
+// inheritableListener opens a listening socket on a free loopback port for
+// HAProxy to inherit as fd 3 ("bind fd@3"), so no parallel test can take
+// the port between choosing it and HAProxy binding it.
+func inheritableListener(t testing.TB) (int, *os.File) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	defer ln.Close() // the dup below keeps the socket listening
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return ln.Addr().(*net.TCPAddr).Port, f
 }
 
 // startHAProxy runs haproxy in the foreground with cfg until the test
-// ends, and waits until it listens on port.
-func startHAProxy(t testing.TB, haproxy, cfg string, port int) {
+// ends; sock is its inherited listening socket (fd 3).
+func startHAProxy(t testing.TB, haproxy, cfg string, sock *os.File) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "haproxy.cfg")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(haproxy, "-c", "-f", path).CombinedOutput(); err != nil {
+	check := exec.Command(haproxy, "-c", "-f", path)
+	check.ExtraFiles = []*os.File{sock}
+	if out, err := check.CombinedOutput(); err != nil {
 		t.Fatalf("haproxy -c: %v\n%s", err, out)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, haproxy, "-db", "-f", path)
+	cmd.ExtraFiles = []*os.File{sock}
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Start(); err != nil {
@@ -147,12 +157,5 @@ func startHAProxy(t testing.TB, haproxy, cfg string, port int) {
 		if t.Failed() {
 			t.Logf("haproxy output:\n%s", stderr.String())
 		}
-	})
-	waitFor(t, 10*time.Second, "haproxy to listen", func() bool {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
 	})
 }

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -74,9 +71,9 @@ func TestTCPProxyProxyProtocolV2(t *testing.T) {
 // behind our proxy reports the client's true address (a distinct loopback
 // address and its port) from our PROXY v2 header.
 func TestTCPProxyProxyProtocolV2HAProxy(t *testing.T) {
-	haproxy := testenv.MustHaveProgram(t, "haproxy", "haproxy")
-	port, sock := inheritableListener(t)
-	cfg := fmt.Sprintf(`global
+	socks := testenv.ListenSockets(t, 1)
+	port := socks[0].Port
+	testenv.StartHAProxy(t, fmt.Sprintf(`global
   maxconn 100
 defaults
   mode http
@@ -84,10 +81,9 @@ defaults
   timeout client 10s
   timeout server 10s
 frontend fe
-  bind fd@3 accept-proxy
+  bind %s accept-proxy
   http-request return status 200 content-type text/plain lf-string "src=%%[src]:%%[src_port] dst=%%[dst]:%%[dst_port]"
-`)
-	startHAProxy(t, haproxy, cfg, sock)
+`, testenv.HAProxyBind(0)), socks)
 
 	tg := newTestTG(t, TargetGroupConfig{}, fmt.Sprintf("127.0.0.1:%d", port))
 	addr := serveTCP(t, &TCPProxy{TargetGroup: tg, ProxyProtocolV2: true})
@@ -109,53 +105,4 @@ frontend fe
 			t.Fatalf("HAProxy answered %q, want a body %q", b, want)
 		}
 	}
-}
-
-// inheritableListener opens a listening socket on a free loopback port for
-// HAProxy to inherit as fd 3 ("bind fd@3"), so no parallel test can take
-// the port between choosing it and HAProxy binding it.
-func inheritableListener(t testing.TB) (int, *os.File) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close() // the dup below keeps the socket listening
-	f, err := ln.(*net.TCPListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return ln.Addr().(*net.TCPAddr).Port, f
-}
-
-// startHAProxy runs haproxy in the foreground with cfg until the test
-// ends; sock is its inherited listening socket (fd 3).
-func startHAProxy(t testing.TB, haproxy, cfg string, sock *os.File) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	check := exec.Command(haproxy, "-c", "-f", path)
-	check.ExtraFiles = []*os.File{sock}
-	if out, err := check.CombinedOutput(); err != nil {
-		t.Fatalf("haproxy -c: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, haproxy, "-db", "-f", path)
-	cmd.ExtraFiles = []*os.File{sock}
-	var stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("haproxy output:\n%s", stderr.String())
-		}
-	})
 }

@@ -22,11 +22,10 @@ const tagBatch = 20
 
 // observed is what exists in AWS, as read by observe.
 type observed struct {
-	lbs      []*obsLB // every load balancer, owned or not
-	tgs      []*obsTG // every target group, owned or not
-	byTGArn  map[string]*obsTG
-	defVPC   string
-	subnetMu sync.Mutex
+	lbs     []*obsLB // every load balancer, owned or not
+	tgs     []*obsTG // every target group, owned or not
+	byTGArn map[string]*obsTG
+	defVPC  string
 }
 
 type obsLB struct {
@@ -183,7 +182,6 @@ func (p *Provisioner) observe(ctx context.Context, needDefaultVPC bool, adoptabl
 	}
 	return o, nil
 }
-
 
 func (p *Provisioner) describeTags(ctx context.Context, g *errgroup.Group, arns []string, into []map[string]string) {
 	for i := 0; i < len(arns); i += tagBatch {

@@ -14,7 +14,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/lbkit/lbkit/elb"
 )
@@ -175,10 +174,12 @@ func (pl *Plan) tgARN(ref string) string {
 }
 
 // IDs of resources within a stack.
-func lbID(name string) string              { return "lb/" + name }
-func tgID(name string) string              { return "tg/" + name }
+func lbID(name string) string               { return "lb/" + name }
+func tgID(name string) string               { return "tg/" + name }
 func listenerID(lb string, port int) string { return "listener/" + lb + "/" + itoa(port) }
-func ruleID(lid string, prio int) string    { return "rule/" + strings.TrimPrefix(lid, "listener/") + "/" + itoa(prio) }
+func ruleID(lid string, prio int) string {
+	return "rule/" + strings.TrimPrefix(lid, "listener/") + "/" + itoa(prio)
+}
 
 // Plan compares stack with AWS and returns the operations that would make
 // AWS match it. It validates a defaulted copy of stack (stack itself is
@@ -305,6 +306,11 @@ func (p *Provisioner) diff(ctx context.Context, pl *Plan, d *elb.Stack, o *obser
 			}
 		}
 		for _, a := range cands {
+			if a != cur && !p.owns(a.tags) {
+				return fmt.Errorf("%w: adopted target group %s differs in immutable fields %v", ErrNotOwned, tg.Name, tgImmutableDiff(tg, a))
+			}
+		}
+		for _, a := range cands {
 			if a != cur {
 				reason := "replaced"
 				if cur != nil {
@@ -359,6 +365,9 @@ func (p *Provisioner) diff(ctx context.Context, pl *Plan, d *elb.Stack, o *obser
 		for _, a := range cands {
 			if a == cur {
 				continue
+			}
+			if !p.owns(a.tags) {
+				return fmt.Errorf("%w: adopted load balancer %s differs in type or scheme", ErrNotOwned, lb.Name)
 			}
 			ph, reason := phaseLBDelete, "duplicate"
 			if cur == nil {
@@ -696,5 +705,3 @@ func jsonEqual(a, b any) bool {
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(x) == string(y)
 }
-
-var _ = types.ActionTypeEnumForward

@@ -43,7 +43,7 @@ func newEnv(t testing.TB, opts elbtest.Options) *env {
 	for _, s := range sn.Subnets {
 		ids = append(ids, *s.SubnetId)
 	}
-	if _, err := e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: ids, Tags: []ec2types.Tag{{Key: aws.String(elb.TagRoleELB), Value: aws.String("1")}}}); err != nil {
+	if _, err := e.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: ids, Tags: []ec2types.Tag{{Key: aws.String(elb.TagRoleELB), Value: aws.String("1")}, {Key: aws.String(elb.TagRoleInternalELB), Value: aws.String("1")}}}); err != nil {
 		t.Fatal(err)
 	}
 	srv.ResetRequests()

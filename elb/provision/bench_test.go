@@ -73,3 +73,41 @@ func BenchmarkBigStack(b *testing.B) {
 		}
 	})
 }
+
+// The no-op reconcile of the big stack only describes: one page per list
+// call (load balancers, target groups, listeners, rules per listener),
+// tags 20 ARNs per call, and the per-group calls the API has no batch
+// form of (attributes, target health).
+func TestBigStackNoopCalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("big stack")
+	}
+	e := newEnv(t, elbtest.Options{Seed: 9, RequestLogLimit: 1 << 20})
+	p := e.provisioner(t, "big")
+	ctx := context.Background()
+	if _, err := p.Apply(ctx, bigStack()); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetRequests()
+	if _, err := p.Apply(ctx, bigStack()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, r := range e.srv.Requests() {
+		if r.Mutating {
+			t.Errorf("no-op reconcile called %s", r.Operation)
+		}
+		got[r.Operation]++
+	}
+	want := map[string]int{
+		"DescribeLoadBalancers": 1, "DescribeTargetGroups": 1, "DescribeListeners": 1, "DescribeRules": 3,
+		"DescribeLoadBalancerAttributes": 1, "DescribeTargetGroupAttributes": 50, "DescribeTargetHealth": 50,
+		"DescribeTags":    3 + 1 + 5, // 50 TGs + 1 LB; 3 listeners; 100 rules
+		"DescribeSubnets": 1, "DescribeVpcs": 1,
+	}
+	for op, n := range want {
+		if got[op] > n {
+			t.Errorf("%s: %d calls, want at most %d", op, got[op], n)
+		}
+	}
+}

@@ -251,3 +251,37 @@ func TestCancelledApplyConverges(t *testing.T) {
 func itoa(n int) string {
 	return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+n/10)) + string(rune('0'+n%10)))
 }
+
+// Adoption tags an untagged resource, after which the stack owns it
+// (and Delete removes it).
+func TestAdoptThenOwn(t *testing.T) {
+	e := newEnv(t, elbtest.Options{Seed: 15})
+	ctx := context.Background()
+	vpcs, err := e.ec2.DescribeVpcs(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.elb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("web"), Protocol: types.ProtocolEnumHttp,
+		Port: aws.Int32(8080), VpcId: vpcs.Vpcs[0].VpcId, TargetType: types.TargetTypeEnumIp}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.provisioner(t, "shop").Plan(ctx, demoStack()); !errors.Is(err, provision.ErrNotOwned) {
+		t.Fatalf("err %v, want ErrNotOwned", err)
+	}
+	p := e.provisioner(t, "shop", func(o *provision.Options) { o.Adopt = []string{"tg/web"} })
+	res, err := p.Apply(ctx, demoStack())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Plan.String(), "adopt") {
+		t.Fatalf("no adopt op:\n%s", res.Plan)
+	}
+	assertConverged(t, e, e.provisioner(t, "shop"), demoStack())
+	if _, err := e.provisioner(t, "shop").Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertConverged(t, e, e.provisioner(t, "shop"), &elb.Stack{})
+	if _, err := p.ApplyPlan(ctx, &provision.Plan{}); !errors.Is(err, provision.ErrPlan) {
+		t.Fatalf("ApplyPlan of a hand-made plan: %v", err)
+	}
+}

@@ -6,12 +6,14 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/lbkit/lbkit/elb"
@@ -173,22 +175,47 @@ func TestForeignResourcesUntouched(t *testing.T) {
 	}
 }
 
-// faultyConverge applies demoStack with 20% Throttling and 5%
-// InternalFailure on every operation and checks the result.
+// With 20% Throttling and 5% InternalFailure on every operation, create,
+// update (with a replacement) and delete each converge exactly.
 func TestFaultsConverge(t *testing.T) {
+	var throttled, failed atomic.Int64
+	t.Cleanup(func() {
+		// About 0.20 and 0.05 of some 5,000 calls.
+		if throttled.Load() < 100 || failed.Load() < 20 {
+			t.Errorf("faults injected: %d Throttling, %d InternalFailure", throttled.Load(), failed.Load())
+		}
+		t.Logf("faults injected: %d Throttling, %d InternalFailure", throttled.Load(), failed.Load())
+	})
 	for seed := range uint64(50) {
 		t.Run("seed"+itoa(int(seed)), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, elbtest.Options{Seed: seed})
-			e.srv.SetFaults(&elbtest.Faults{Rules: []elbtest.FaultRule{{Code: "Throttling", Rate: 0.20}}})
-			e.srv.SetFaults(&elbtest.Faults{Rules: []elbtest.FaultRule{{Code: "InternalFailure", Rate: 0.05}, {Code: "Throttling", Rate: 0.20 / 0.95}}})
-			p := e.provisioner(t, "shop")
+			faults := mixedFaults(e, seed)
+			faults.on.Store(true)
+			p := e.provisioner(t, "shop", func(o *provision.Options) { o.ELBV2 = faults.client })
 			ctx := context.Background()
 			if _, err := p.Apply(ctx, demoStack()); err != nil {
 				t.Fatal(err)
 			}
-			e.srv.SetFaults(nil)
-			assertConverged(t, e, p, demoStack())
+			// An update with a replacement, and then Delete, under the
+			// same faults.
+			changed := demoStack()
+			changed.TargetGroup("api").Port = 9091
+			changed.TargetGroup("web").HealthCheck.Path = "/healthz"
+			changed.LoadBalancer("demo").Attributes.IdleTimeoutSeconds = 30
+			if _, err := p.Apply(ctx, changed); err != nil {
+				t.Fatal(err)
+			}
+			faults.on.Store(false)
+			assertConverged(t, e, p, changed)
+			faults.on.Store(true)
+			if _, err := p.Delete(ctx); err != nil {
+				t.Fatal(err)
+			}
+			faults.on.Store(false)
+			assertConverged(t, e, p, &elb.Stack{})
+			throttled.Add(faults.throttled.Load())
+			failed.Add(faults.failed.Load())
 		})
 	}
 }
@@ -284,4 +311,55 @@ func TestAdoptThenOwn(t *testing.T) {
 	if _, err := p.ApplyPlan(ctx, &provision.Plan{}); !errors.Is(err, provision.ErrPlan) {
 		t.Fatalf("ApplyPlan of a hand-made plan: %v", err)
 	}
+}
+
+// faultMix injects, through elbtest's own fault injector, 20% Throttling
+// and 5% InternalFailure on every call of its client. elbtest applies
+// only the first matching fault rule, so two codes on the same operation
+// need a choice per call: before each call the client's middleware
+// installs a 25% rule whose code is Throttling with probability 0.8 and
+// InternalFailure with probability 0.2.
+type faultMix struct {
+	client            *elbv2.Client
+	on                atomic.Bool
+	throttled, failed atomic.Int64
+}
+
+func mixedFaults(e *env, seed uint64) *faultMix {
+	f := &faultMix{}
+	var mu sync.Mutex
+	r := rand.New(rand.NewPCG(seed, 2))
+	cfg := e.srv.Config()
+	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+	f.client = elbv2.NewFromConfig(cfg, func(o *elbv2.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("faultMix", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if !f.on.Load() {
+					return next.HandleInitialize(ctx, in)
+				}
+				// One call at a time while faults are on, so that the
+				// rule a call meets is the one chosen for it.
+				mu.Lock()
+				defer mu.Unlock()
+				code := "Throttling"
+				if r.Float64() < 0.2 {
+					code = "InternalFailure"
+				}
+				e.srv.SetFaults(&elbtest.Faults{Rules: []elbtest.FaultRule{{Code: code, Rate: 0.25}}})
+				out, md, err := next.HandleInitialize(ctx, in)
+				var ae smithy.APIError
+				if errors.As(err, &ae) {
+					switch ae.ErrorCode() {
+					case "Throttling":
+						f.throttled.Add(1)
+					case "InternalFailure":
+						f.failed.Add(1)
+					}
+				}
+				e.srv.SetFaults(nil)
+				return out, md, err
+			}), middleware.Before)
+		})
+	})
+	return f
 }

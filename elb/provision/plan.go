@@ -89,8 +89,12 @@ const (
 	phaseTargets         = 30
 	phaseLB              = 40
 	phaseListener        = 50
-	phaseRuleDelete      = 55
 	phaseRule            = 60
+	// Rules are deleted after the creates: a rule that moves to another
+	// priority exists twice for a moment rather than not at all. (A
+	// desired priority never holds a rule to delete: same priority, same
+	// ID, so that is an update.)
+	phaseRuleDelete = 65
 	phaseListenerDelete  = 70
 	phaseLBDelete        = 80
 	phaseTGDelete        = 90
@@ -391,7 +395,7 @@ func (p *Provisioner) diff(ctx context.Context, pl *Plan, d *elb.Stack, o *obser
 			}
 			pl.add(op)
 			for _, l := range lb.Listeners {
-				p.planListener(pl, id, lb, l, nil, nameOf)
+				_ = p.planListener(pl, id, lb, l, nil, nameOf) // nothing observed: no conflicts
 			}
 			continue
 		}
@@ -412,7 +416,9 @@ func (p *Provisioner) diff(ctx context.Context, pl *Plan, d *elb.Stack, o *obser
 				}
 				match = al
 			}
-			p.planListener(pl, id, lb, l, match, nameOf)
+			if err := p.planListener(pl, id, lb, l, match, nameOf); err != nil {
+				return err
+			}
 		}
 		for _, al := range cur.listeners {
 			if p.owns(al.tags) && !wantL[portOf(al.l)] {
@@ -578,14 +584,14 @@ func normListener(t elb.LoadBalancerType, l *elb.Listener) {
 	lb.Defaults()
 }
 
-func (p *Provisioner) planListener(pl *Plan, lbid string, lb *elb.LoadBalancer, l *elb.Listener, a *obsListener, nameOf func(string) string) {
+func (p *Provisioner) planListener(pl *Plan, lbid string, lb *elb.LoadBalancer, l *elb.Listener, a *obsListener, nameOf func(string) string) error {
 	id := listenerID(lb.Name, l.Port)
 	if a == nil {
 		pl.add(Op{Kind: OpCreate, Resource: KindListener, ID: id, Reason: "not in AWS", phase: phaseListener, lb: lb, l: l, parent: lbid})
 		for _, r := range l.Rules {
 			pl.add(Op{Kind: OpCreate, Resource: KindRule, ID: ruleID(id, r.Priority), Reason: "not in AWS", phase: phaseRule, lb: lb, l: l, r: r, parent: id})
 		}
-		return
+		return nil
 	}
 	pl.arns[id] = aws.ToString(a.l.ListenerArn)
 	adopting := !p.owns(a.tags)
@@ -628,12 +634,20 @@ func (p *Provisioner) planListener(pl *Plan, lbid string, lb *elb.LoadBalancer, 
 
 	// Rules: owned ones are matched by ID (priority); foreign ones are
 	// left alone, and one in the way of a desired priority is an error
-	// reported by AWS as PriorityInUse at apply time.
+	// (AWS would answer PriorityInUse).
 	want := map[string]bool{}
 	owned := map[string]*obsRule{}
+	foreign := map[int]string{}
 	for _, r := range a.rules {
 		if p.owns(r.tags) || adopting {
 			owned[ruleID(id, prioOf(r.r))] = r
+		} else {
+			foreign[prioOf(r.r)] = aws.ToString(r.r.RuleArn)
+		}
+	}
+	for _, r := range l.Rules {
+		if arn, ok := foreign[r.Priority]; ok {
+			return fmt.Errorf("%w: rule at priority %d of %s (%s)", ErrNotOwned, r.Priority, id, arn)
 		}
 	}
 	for _, r := range l.Rules {
@@ -668,6 +682,7 @@ func (p *Provisioner) planListener(pl *Plan, lbid string, lb *elb.LoadBalancer, 
 			pl.add(Op{Kind: OpDelete, Resource: KindRule, ID: rid, ARN: aws.ToString(ar.r.RuleArn), Reason: "not in the stack", phase: phaseRuleDelete})
 		}
 	}
+	return nil
 }
 
 func (p *Provisioner) diffTargets(pl *Plan, id, arn string, tg *elb.TargetGroup, actual []TargetState) {

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -168,4 +171,38 @@ func TestRateLimitPerOperation(t *testing.T) {
 		t.Fatalf("CreateRule calls %v apart, want >= 40ms", d)
 	}
 	_ = strings.Contains
+}
+
+// A rule that moves to another priority is created there before the old
+// one is deleted; a foreign rule at a desired priority stops the plan.
+func TestRuleMoves(t *testing.T) {
+	e := newEnv(t, elbtest.Options{Seed: 16})
+	p := e.provisioner(t, "shop")
+	ctx := context.Background()
+	if _, err := p.Apply(ctx, demoStack()); err != nil {
+		t.Fatal(err)
+	}
+	s := demoStack()
+	s.LoadBalancer("demo").Listeners[0].Rules[0].Priority = 15
+	e.srv.ResetRequests()
+	if _, err := p.Apply(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mutating(e.srv), []string{"CreateRule", "DeleteRule"}; !slices.Equal(got, want) {
+		t.Fatalf("calls %v, want %v", got, want)
+	}
+	assertConverged(t, e, p, s)
+
+	// Someone else's rule at priority 30, which the spec now wants.
+	lbs, _ := e.elb.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{"demo"}})
+	ls, _ := e.elb.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: lbs.LoadBalancers[0].LoadBalancerArn})
+	if _, err := e.elb.CreateRule(ctx, &elbv2.CreateRuleInput{ListenerArn: ls.Listeners[0].ListenerArn, Priority: aws.Int32(30),
+		Conditions: []types.RuleCondition{{Field: aws.String("path-pattern"), PathPatternConfig: &types.PathPatternConditionConfig{Values: []string{"/theirs"}}}},
+		Actions:    []types.Action{{Type: types.ActionTypeEnumFixedResponse, FixedResponseConfig: &types.FixedResponseActionConfig{StatusCode: aws.String("200")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	s.LoadBalancer("demo").Listeners[0].AddRule(30, elb.FixedResponse(200, "", ""), elb.PathPattern("/ours"))
+	if _, err := p.Plan(ctx, s); !errors.Is(err, provision.ErrNotOwned) {
+		t.Fatalf("err %v, want ErrNotOwned", err)
+	}
 }

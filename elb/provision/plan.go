@@ -94,10 +94,10 @@ const (
 	// priority exists twice for a moment rather than not at all. (A
 	// desired priority never holds a rule to delete: same priority, same
 	// ID, so that is an update.)
-	phaseRuleDelete = 65
-	phaseListenerDelete  = 70
-	phaseLBDelete        = 80
-	phaseTGDelete        = 90
+	phaseRuleDelete     = 65
+	phaseListenerDelete = 70
+	phaseLBDelete       = 80
+	phaseTGDelete       = 90
 )
 
 // Plan is the difference between a desired stack and AWS: the operations

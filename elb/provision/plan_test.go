@@ -206,3 +206,77 @@ func TestRuleMoves(t *testing.T) {
 		t.Fatalf("err %v, want ErrNotOwned", err)
 	}
 }
+
+func nlbStack() *elb.Stack {
+	s := &elb.Stack{}
+	tcp := s.AddTargetGroup(elb.NewTargetGroup("tcp", elb.ProtocolTCP, 5432, elb.TargetTypeIP))
+	tcp.Targets = []elb.Target{{ID: "10.0.2.1"}}
+	tcp.Attributes.ProxyProtocolV2 = true
+	nlb := s.AddLoadBalancer(elb.NewNetworkLoadBalancer("db"))
+	nlb.Scheme = elb.SchemeInternal
+	l := nlb.AddListener(elb.ProtocolTCP, 5432, elb.Forward(tcp))
+	l.Attributes.TCPIdleTimeoutSeconds = 600
+	return s
+}
+
+func TestNetworkLoadBalancer(t *testing.T) {
+	e := newEnv(t, elbtest.Options{Seed: 17})
+	p := e.provisioner(t, "db")
+	ctx := context.Background()
+	if _, err := p.Apply(ctx, nlbStack()); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetRequests()
+	if pl, err := p.Plan(ctx, nlbStack()); err != nil || !pl.Empty() {
+		t.Fatalf("second plan: %v\n%s", err, pl)
+	}
+	s := nlbStack()
+	s.LoadBalancer("db").Listeners[0].Attributes.TCPIdleTimeoutSeconds = 0 // back to AWS's default
+	s.TargetGroup("tcp").Attributes.ProxyProtocolV2 = false
+	pl, err := p.Plan(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields []string
+	for _, op := range pl.Ops {
+		fields = append(fields, op.Fields...)
+	}
+	slices.Sort(fields)
+	if want := []string{"attributes.proxy_protocol_v2.enabled", "attributes.tcp.idle_timeout.seconds"}; !slices.Equal(fields, want) {
+		t.Fatalf("fields %v, want %v\n%s", fields, want, pl)
+	}
+	if _, err := p.ApplyPlan(ctx, pl); err != nil {
+		t.Fatal(err)
+	}
+	assertConverged(t, e, p, s)
+}
+
+// Every kind of condition and action round-trips through AWS: a second
+// plan is empty.
+func TestRichALBRoundTrip(t *testing.T) {
+	e := newEnv(t, elbtest.Options{Seed: 18})
+	p := e.provisioner(t, "rich")
+	ctx := context.Background()
+	s := &elb.Stack{}
+	blue := s.AddTargetGroup(elb.NewTargetGroup("blue", elb.ProtocolHTTP, 80, elb.TargetTypeIP))
+	green := s.AddTargetGroup(elb.NewTargetGroup("green", elb.ProtocolHTTP, 80, elb.TargetTypeIP))
+	green.Attributes.Stickiness = elb.Stickiness{Enabled: true, Type: elb.StickinessAppCookie, AppCookieName: "sid"}
+	green.HealthCheck.Matcher.HTTPCode = "200-299"
+	alb := s.AddLoadBalancer(elb.NewApplicationLoadBalancer("rich"))
+	alb.Attributes.DropInvalidHeaderFields = true
+	alb.Tags = elb.Tags{"env": "test"}
+	alb.AddListener(elb.ProtocolHTTP, 80, elb.RedirectToHTTPS())
+	l := alb.AddListener(elb.ProtocolHTTPS, 443, elb.FixedResponse(404, elb.ContentTypeJSON, `{"error":"no route"}`))
+	l.Certificates = []string{"arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"}
+	l.SSLPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+	l.AddRule(1, elb.WeightedForward(elb.Weight(blue, 90), elb.Weight(green, 10)).WithGroupStickiness(300), elb.HostHeader("shop.example.com", "*.shop.example.com"))
+	l.AddRule(2, elb.Forward(green), elb.HTTPHeader("X-Canary", "yes"), elb.HTTPRequestMethod("GET", "HEAD"))
+	l.AddRule(3, elb.Forward(blue), elb.QueryString(elb.QueryStringKeyValue{Key: "v", Value: "2"}), elb.SourceIP("10.0.0.0/8"))
+	l.AddRule(4, elb.Redirect(elb.RedirectConfig{Host: "new.example.com", StatusCode: elb.RedirectPermanent}), elb.PathPattern("/old/*"))
+	if _, err := p.Apply(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if pl, err := p.Plan(ctx, s); err != nil || !pl.Empty() {
+		t.Fatalf("second plan: %v\n%s", err, pl)
+	}
+}

@@ -13,8 +13,8 @@ require (
 )
 
 require (
-	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
-	golang.org/x/sync v0.25.0 // indirect
+	github.com/cenkalti/backoff/v4 v4.3.0
+	golang.org/x/sync v0.25.0
 )
 
 require (

@@ -236,6 +236,9 @@ func (s *Server) serve() {
 // It also closes the idle connections of [Server.Client], so a test that
 // used Config leaks no goroutines.
 func (s *Server) Close() {
+	// Close our own client's idle connections first: Shutdown waits up to
+	// 5 s for connections that were opened but never sent a request.
+	s.client.CloseIdleConnections()
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = s.http.Shutdown(ctx)

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -190,8 +189,8 @@ func TestFaultsConverge(t *testing.T) {
 		t.Run("seed"+itoa(int(seed)), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, elbtest.Options{Seed: seed})
-			faults := mixedFaults(e, seed)
-			faults.on.Store(true)
+			faults := mixedFaults(e)
+			faults.set(true)
 			p := e.provisioner(t, "shop", func(o *provision.Options) { o.ELBV2 = faults.client })
 			ctx := context.Background()
 			if _, err := p.Apply(ctx, demoStack()); err != nil {
@@ -206,13 +205,13 @@ func TestFaultsConverge(t *testing.T) {
 			if _, err := p.Apply(ctx, changed); err != nil {
 				t.Fatal(err)
 			}
-			faults.on.Store(false)
+			faults.set(false)
 			assertConverged(t, e, p, changed)
-			faults.on.Store(true)
+			faults.set(true)
 			if _, err := p.Delete(ctx); err != nil {
 				t.Fatal(err)
 			}
-			faults.on.Store(false)
+			faults.set(false)
 			assertConverged(t, e, p, &elb.Stack{})
 			throttled.Add(faults.throttled.Load())
 			failed.Add(faults.failed.Load())
@@ -314,38 +313,33 @@ func TestAdoptThenOwn(t *testing.T) {
 }
 
 // faultMix injects, through elbtest's own fault injector, 20% Throttling
-// and 5% InternalFailure on every call of its client. elbtest applies
-// only the first matching fault rule, so two codes on the same operation
-// need a choice per call: before each call the client's middleware
-// installs a 25% rule whose code is Throttling with probability 0.8 and
-// InternalFailure with probability 0.2.
+// and 5% InternalFailure on every call, and counts the faults its client
+// meets.
 type faultMix struct {
+	srv               *elbtest.Server
 	client            *elbv2.Client
-	on                atomic.Bool
 	throttled, failed atomic.Int64
 }
 
-func mixedFaults(e *env, seed uint64) *faultMix {
-	f := &faultMix{}
-	var mu sync.Mutex
-	r := rand.New(rand.NewPCG(seed, 2))
+// set turns the faults on or off.
+func (f *faultMix) set(on bool) {
+	if !on {
+		f.srv.SetFaults(nil)
+		return
+	}
+	f.srv.SetFaults(&elbtest.Faults{Rules: []elbtest.FaultRule{
+		{Code: "Throttling", Rate: 0.20},
+		{Code: "InternalFailure", Rate: 0.05},
+	}})
+}
+
+func mixedFaults(e *env) *faultMix {
+	f := &faultMix{srv: e.srv}
 	cfg := e.srv.Config()
 	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
 	f.client = elbv2.NewFromConfig(cfg, func(o *elbv2.Options) {
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("faultMix", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				if !f.on.Load() {
-					return next.HandleInitialize(ctx, in)
-				}
-				// One call at a time while faults are on, so that the
-				// rule a call meets is the one chosen for it.
-				mu.Lock()
-				defer mu.Unlock()
-				code := "Throttling"
-				if r.Float64() < 0.2 {
-					code = "InternalFailure"
-				}
-				e.srv.SetFaults(&elbtest.Faults{Rules: []elbtest.FaultRule{{Code: code, Rate: 0.25}}})
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("faultCount", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				out, md, err := next.HandleInitialize(ctx, in)
 				var ae smithy.APIError
 				if errors.As(err, &ae) {
@@ -356,7 +350,6 @@ func mixedFaults(e *env, seed uint64) *faultMix {
 						f.failed.Add(1)
 					}
 				}
-				e.srv.SetFaults(nil)
 				return out, md, err
 			}), middleware.Before)
 		})

@@ -321,7 +321,7 @@ func listenerSchemePort(r *http.Request) (scheme, port string) {
 	}
 	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		if tcp, ok := a.(*net.TCPAddr); ok {
-			return scheme, strconv.Itoa(tcp.Port)
+			return scheme, portString(tcp.Port)
 		}
 		if _, p, err := net.SplitHostPort(a.String()); err == nil {
 			return scheme, p
@@ -331,6 +331,24 @@ func listenerSchemePort(r *http.Request) (scheme, port string) {
 		return scheme, "443"
 	}
 	return scheme, "80"
+}
+
+// lastPort caches the decimal form of the last listener port seen: a
+// listener's every request asks for the same one.
+var lastPort atomic.Pointer[portText]
+
+type portText struct {
+	port int
+	text string
+}
+
+func portString(port int) string {
+	if p := lastPort.Load(); p != nil && p.port == port {
+		return p.text
+	}
+	p := &portText{port, strconv.Itoa(port)}
+	lastPort.Store(p)
+	return p.text
 }
 
 // Hop-by-hop headers (RFC 9110 §7.6.1), removed in both directions.
@@ -399,7 +417,17 @@ func (p *HTTPProxy) prepareHeaders(r *http.Request, ri *reqInfo) {
 
 	clientIP, clientPort, _ := strings.Cut(r.RemoteAddr, ":")
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		clientIP, clientPort = ap.Addr().Unmap().String(), strconv.Itoa(int(ap.Port()))
+		if a := ap.Addr(); a.Is4() && len(r.RemoteAddr) > len(clientIP) {
+			// netip accepts only the canonical dotted-decimal form of an
+			// IPv4 address, so the text before the colon is already what
+			// String would allocate; likewise the port unless it has a
+			// leading zero.
+			if clientPort[0] == '0' && len(clientPort) > 1 {
+				clientPort = strconv.Itoa(int(ap.Port()))
+			}
+		} else {
+			clientIP, clientPort = a.Unmap().String(), strconv.Itoa(int(ap.Port()))
+		}
 	}
 	var isTrusted bool
 	if len(p.TrustedProxies) > 0 {
@@ -690,7 +718,10 @@ func copyBody(w http.ResponseWriter, src io.Reader, streaming bool) (int64, erro
 	defer bufPool.Put(bp)
 	buf := *bp
 	var total int64
-	rc := http.NewResponseController(w)
+	var rc *http.ResponseController
+	if streaming {
+		rc = http.NewResponseController(w)
+	}
 	for {
 		n, rerr := src.Read(buf)
 		if n > 0 {

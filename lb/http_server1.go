@@ -416,8 +416,23 @@ func (w *h1ResponseWriter) WriteHeader(code int) {
 	bw.WriteString("\r\n")
 }
 
+// statusLines holds the status lines of the codes net/http knows, built
+// once instead of formatted per response.
+var statusLines = func() (lines [600]string) {
+	for code := 100; code < len(lines); code++ {
+		if text := http.StatusText(code); text != "" {
+			lines[code] = "HTTP/1.1 " + strconv.Itoa(code) + " " + text + "\r\n"
+		}
+	}
+	return lines
+}()
+
 func (w *h1ResponseWriter) writeStatusLine(code int) {
 	bw := w.sc.bw
+	if code < len(statusLines) && statusLines[code] != "" {
+		bw.WriteString(statusLines[code])
+		return
+	}
 	bw.WriteString("HTTP/1.1 ")
 	bw.WriteString(strconv.Itoa(code))
 	bw.WriteByte(' ')

@@ -29,26 +29,120 @@ func headEnd(buf []byte) int {
 	return i + 4
 }
 
-// commonFields interns the canonical names of common header fields, so that
-// a lookup with a []byte key does not allocate.
-var commonFields = func() map[string]string {
-	m := map[string]string{}
-	for _, k := range []string{
-		"Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language", "Accept-Ranges",
-		"Authorization", "Cache-Control", "Connection", "Content-Encoding", "Content-Language",
-		"Content-Length", "Content-Type", "Cookie", "Date", "Etag", "Expect", "Expires",
-		"Host", "If-Match", "If-Modified-Since", "If-None-Match", "Last-Modified", "Location",
-		"Origin", "Pragma", "Referer", "Server", "Set-Cookie", "Te", "Trailer",
-		"Transfer-Encoding", "Upgrade", "User-Agent", "Vary", "Via", "X-Forwarded-For",
-		"X-Forwarded-Proto", "X-Forwarded-Port", "X-Amzn-Trace-Id", "X-Request-Id",
-		"Keep-Alive", "Proxy-Connection", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-Dest",
-		"Upgrade-Insecure-Requests", "Dnt", "Range", "Age", "Access-Control-Allow-Origin",
-		"Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options",
-	} {
-		m[k] = k
+// internField returns the canonical name b spells as a constant string,
+// without allocating, for common header fields; ok is false for others.
+// (A switch on string(b) neither allocates nor hashes.)
+func internField(b []byte) (string, bool) {
+	switch string(b) {
+	case "Accept":
+		return "Accept", true
+	case "Accept-Charset":
+		return "Accept-Charset", true
+	case "Accept-Encoding":
+		return "Accept-Encoding", true
+	case "Accept-Language":
+		return "Accept-Language", true
+	case "Accept-Ranges":
+		return "Accept-Ranges", true
+	case "Access-Control-Allow-Origin":
+		return "Access-Control-Allow-Origin", true
+	case "Age":
+		return "Age", true
+	case "Authorization":
+		return "Authorization", true
+	case "Cache-Control":
+		return "Cache-Control", true
+	case "Connection":
+		return "Connection", true
+	case "Content-Encoding":
+		return "Content-Encoding", true
+	case "Content-Language":
+		return "Content-Language", true
+	case "Content-Length":
+		return "Content-Length", true
+	case "Content-Type":
+		return "Content-Type", true
+	case "Cookie":
+		return "Cookie", true
+	case "Date":
+		return "Date", true
+	case "Dnt":
+		return "Dnt", true
+	case "Etag":
+		return "Etag", true
+	case "Expect":
+		return "Expect", true
+	case "Expires":
+		return "Expires", true
+	case "Host":
+		return "Host", true
+	case "If-Match":
+		return "If-Match", true
+	case "If-Modified-Since":
+		return "If-Modified-Since", true
+	case "If-None-Match":
+		return "If-None-Match", true
+	case "Keep-Alive":
+		return "Keep-Alive", true
+	case "Last-Modified":
+		return "Last-Modified", true
+	case "Location":
+		return "Location", true
+	case "Origin":
+		return "Origin", true
+	case "Pragma":
+		return "Pragma", true
+	case "Proxy-Connection":
+		return "Proxy-Connection", true
+	case "Range":
+		return "Range", true
+	case "Referer":
+		return "Referer", true
+	case "Sec-Fetch-Dest":
+		return "Sec-Fetch-Dest", true
+	case "Sec-Fetch-Mode":
+		return "Sec-Fetch-Mode", true
+	case "Sec-Fetch-Site":
+		return "Sec-Fetch-Site", true
+	case "Server":
+		return "Server", true
+	case "Set-Cookie":
+		return "Set-Cookie", true
+	case "Strict-Transport-Security":
+		return "Strict-Transport-Security", true
+	case "Te":
+		return "Te", true
+	case "Trailer":
+		return "Trailer", true
+	case "Transfer-Encoding":
+		return "Transfer-Encoding", true
+	case "Upgrade":
+		return "Upgrade", true
+	case "Upgrade-Insecure-Requests":
+		return "Upgrade-Insecure-Requests", true
+	case "User-Agent":
+		return "User-Agent", true
+	case "Vary":
+		return "Vary", true
+	case "Via":
+		return "Via", true
+	case "X-Amzn-Trace-Id":
+		return "X-Amzn-Trace-Id", true
+	case "X-Content-Type-Options":
+		return "X-Content-Type-Options", true
+	case "X-Forwarded-For":
+		return "X-Forwarded-For", true
+	case "X-Forwarded-Port":
+		return "X-Forwarded-Port", true
+	case "X-Forwarded-Proto":
+		return "X-Forwarded-Proto", true
+	case "X-Frame-Options":
+		return "X-Frame-Options", true
+	case "X-Request-Id":
+		return "X-Request-Id", true
 	}
-	return m
-}()
+	return "", false
+}
 
 // tokenTable marks the bytes allowed in a field name (RFC 9110 tchar).
 var tokenTable = func() (t [256]bool) {
@@ -76,7 +170,7 @@ var pathTable = func() (t [256]bool) {
 		t[c] = true
 		t[c-'a'+'A'] = true
 	}
-	for _, c := range "-._~!$&'()*+,;=:@/" {
+	for _, c := range "-._~$&+,;=:@/" {
 		t[c] = true
 	}
 	return t
@@ -95,6 +189,8 @@ func parseFields(head string) (h http.Header, ok bool) {
 	h = make(http.Header, n)
 	strs := make([]string, n)
 	var kb [64]byte
+	var seen [16]string
+	nseen := 0
 	for len(head) > 2 {
 		eol := indexCRLF(head)
 		if eol <= 0 {
@@ -127,7 +223,7 @@ func parseFields(head string) (h http.Header, ok bool) {
 			kb[i] = c
 			upper = c == '-'
 		}
-		key, interned := commonFields[string(kb[:colon])]
+		key, interned := internField(kb[:colon])
 		if !interned {
 			key = string(kb[:colon])
 		}
@@ -143,8 +239,26 @@ func parseFields(head string) (h http.Header, ok bool) {
 		for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
 			v = v[:len(v)-1]
 		}
-		if vv, dup := h[key]; dup {
-			h[key] = append(vv, v)
+		// Duplicates are rare: look for one among the names seen so far
+		// (string compares, mostly of interned constants) rather than hash
+		// the name twice.
+		dup := false
+		if nseen < len(seen) {
+			for _, k := range seen[:nseen] {
+				if k == key {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				seen[nseen] = key
+				nseen++
+			}
+		} else {
+			_, dup = h[key]
+		}
+		if dup {
+			h[key] = append(h[key], v)
 		} else if len(strs) > 0 {
 			strs[0] = v
 			h[key] = strs[:1:1]

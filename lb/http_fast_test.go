@@ -156,3 +156,19 @@ func TestFastPathsTaken(t *testing.T) {
 		t.Errorf("response declined: %q", in)
 	}
 }
+
+func TestInternFieldAllocs(t *testing.T) {
+	b := []byte("Content-Length")
+	if n := testing.AllocsPerRun(100, func() {
+		if k, ok := internField(b); !ok || k != "Content-Length" {
+			t.Fatal("not interned")
+		}
+	}); n != 0 {
+		t.Errorf("internField allocates %v times", n)
+	}
+	for _, k := range hopHeaders {
+		if !isHopHeader(k) {
+			t.Errorf("isHopHeader(%q) = false", k)
+		}
+	}
+}

@@ -696,8 +696,16 @@ func (p *HTTPProxy) respond(w http.ResponseWriter, r *http.Request, res *http.Re
 	defer res.Body.Close()
 	removeHopHeaders(res.Header)
 	dst := w.Header()
-	for k, vv := range res.Header {
-		dst[k] = vv
+	if hw, ok := w.(*h1ResponseWriter); ok && len(dst) == 0 && !hw.wroteHeader {
+		// lbkit's own writer takes the response's header map as its own
+		// instead of a copy field by field (the response is ours, and
+		// the writer clears the map before its next request).
+		hw.header = res.Header
+		dst = res.Header
+	} else {
+		for k, vv := range res.Header {
+			dst[k] = vv
+		}
 	}
 	if g.Stickiness.Type != StickinessNone {
 		g.setStickyCookies(dst, ri.target, res)

@@ -40,6 +40,7 @@ type h1Conn struct {
 	lastUsed time.Time
 	reused   bool
 	deadline time.Time // read deadline currently set (zero: none)
+	abort    func()    // unblocks I/O on conn; made once, not per request
 }
 
 // refreshDeadline keeps a read deadline of headerTimeout ahead of now on c,
@@ -92,7 +93,9 @@ func (t *h1Transport) getConn(ctx context.Context, addr string) (*h1Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	return &h1Conn{conn: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096), addr: addr}, nil
+	c := &h1Conn{conn: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096), addr: addr}
+	c.abort = func() { nc.SetDeadline(aLongTimeAgo) }
+	return c, nil
 }
 
 func (t *h1Transport) putConn(c *h1Conn) {
@@ -148,7 +151,7 @@ func (t *h1Transport) roundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	// The client may go away or the request be cancelled: unblock any I/O.
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(aLongTimeAgo) })
+	stop := context.AfterFunc(ctx, c.abort)
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		c.conn.Close()

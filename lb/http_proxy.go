@@ -433,6 +433,7 @@ func (p *HTTPProxy) prepareHeaders(r *http.Request, ri *reqInfo) {
 		h["User-Agent"] = []string{""} // no Go default
 	}
 
+	vals := new(valueSlab)
 	clientIP, clientPort, _ := strings.Cut(r.RemoteAddr, ":")
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		if a := ap.Addr(); a.Is4() && len(r.RemoteAddr) > len(clientIP) {
@@ -462,15 +463,15 @@ func (p *HTTPProxy) prepareHeaders(r *http.Request, ri *reqInfo) {
 		if prior, ok := h["X-Forwarded-For"]; ok && isTrusted && len(prior) > 0 {
 			v = strings.Join(prior, ", ") + ", " + v
 		}
-		h["X-Forwarded-For"] = []string{v}
+		h["X-Forwarded-For"] = vals.one(v)
 	case XFFRemove:
 		delete(h, "X-Forwarded-For")
 	case XFFPreserve:
 	}
 	if !isTrusted || h.Get("X-Forwarded-Proto") == "" {
 		scheme, port := listenerSchemePort(r)
-		h["X-Forwarded-Proto"] = []string{scheme}
-		h["X-Forwarded-Port"] = []string{port}
+		h["X-Forwarded-Proto"] = vals.one(scheme)
+		h["X-Forwarded-Port"] = vals.one(port)
 	}
 	if p.TraceHeader != "-" {
 		name := p.TraceHeader
@@ -481,9 +482,26 @@ func (p *HTTPProxy) prepareHeaders(r *http.Request, ri *reqInfo) {
 			ri.traceID = v
 		} else {
 			ri.traceID = newTraceID(ri.start)
-			h.Set(name, ri.traceID)
+			h[http.CanonicalHeaderKey(name)] = vals.one(ri.traceID)
 		}
 	}
+}
+
+// valueSlab backs the header values prepareHeaders sets: one allocation
+// instead of one per field. Each value gets a slice of capacity one, so an
+// append to one field copies rather than overwrites its neighbour.
+type valueSlab struct {
+	a [4]string
+	n int
+}
+
+func (s *valueSlab) one(v string) []string {
+	if s.n == len(s.a) {
+		return []string{v}
+	}
+	s.a[s.n] = v
+	s.n++
+	return s.a[s.n-1 : s.n : s.n]
 }
 
 // newTraceID returns an ALB-format trace ID: Root=1-<epoch hex>-<96 random bits hex>.

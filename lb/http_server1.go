@@ -215,6 +215,9 @@ func (s *h1Server) serveConn(base context.Context, sc *h1ServerConn) {
 	}()
 	remote := sc.c.RemoteAddr().String()
 	w := &h1ResponseWriter{sc: sc, header: make(http.Header, 8)}
+	// Requests parsed by the fast path are copies of tmpl, which carries
+	// the connection's context (one allocation per request, not two).
+	tmpl := (&http.Request{RemoteAddr: remote}).WithContext(ctx)
 	for {
 		// Wait for the next request with the idle timeout, then give its
 		// headers the header timeout from their first byte.
@@ -233,25 +236,34 @@ func (s *h1Server) serveConn(base context.Context, sc *h1ServerConn) {
 			}
 			sc.idle.Store(false)
 		}
-		if buf, _ := sc.br.Peek(sc.br.Buffered()); !bytes.Contains(buf, crlfcrlf) {
+		buf, _ := sc.br.Peek(sc.br.Buffered())
+		complete := bytes.Contains(buf, crlfcrlf)
+		if !complete {
 			sc.setDeadline(time.Now().Add(s.headerTimeout))
 		}
-		sc.limit.left = int64(s.maxHeaderBytes) + 4096 - int64(sc.br.Buffered())
-		req, err := http.ReadRequest(sc.br)
-		sc.limit.left = -1
-		if err != nil {
-			s.badRequest(sc, err)
-			return
+		var req *http.Request
+		fast := false
+		if complete {
+			req, fast = readRequestFast(sc.br, tmpl, s.maxHeaderBytes+4096)
 		}
-		if req.ContentLength != 0 || len(req.TransferEncoding) > 0 {
-			if s.bodyTimeout > 0 {
-				sc.setDeadline(time.Now().Add(s.bodyTimeout))
-			} else {
-				sc.setDeadline(time.Time{})
+		if !fast {
+			sc.limit.left = int64(s.maxHeaderBytes) + 4096 - int64(sc.br.Buffered())
+			r, err := http.ReadRequest(sc.br)
+			sc.limit.left = -1
+			if err != nil {
+				s.badRequest(sc, err)
+				return
 			}
+			if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+				if s.bodyTimeout > 0 {
+					sc.setDeadline(time.Now().Add(s.bodyTimeout))
+				} else {
+					sc.setDeadline(time.Time{})
+				}
+			}
+			r.RemoteAddr = remote
+			req = r.WithContext(ctx)
 		}
-		req.RemoteAddr = remote
-		req = req.WithContext(ctx)
 		if req.ProtoMajor != 1 || (req.ProtoMinor == 1 && req.Host == "" && len(req.Header["Host"]) == 0) {
 			s.writeError(sc, "400 Bad Request")
 			return
@@ -404,8 +416,23 @@ func (w *h1ResponseWriter) WriteHeader(code int) {
 	bw.WriteString("\r\n")
 }
 
+// statusLines holds the status lines of the codes net/http knows, built
+// once instead of formatted per response.
+var statusLines = func() (lines [600]string) {
+	for code := 100; code < len(lines); code++ {
+		if text := http.StatusText(code); text != "" {
+			lines[code] = "HTTP/1.1 " + strconv.Itoa(code) + " " + text + "\r\n"
+		}
+	}
+	return lines
+}()
+
 func (w *h1ResponseWriter) writeStatusLine(code int) {
 	bw := w.sc.bw
+	if code < len(statusLines) && statusLines[code] != "" {
+		bw.WriteString(statusLines[code])
+		return
+	}
 	bw.WriteString("HTTP/1.1 ")
 	bw.WriteString(strconv.Itoa(code))
 	bw.WriteByte(' ')

@@ -77,11 +77,11 @@ func BenchmarkPickCPU(b *testing.B) {
 					if err := bl.Update(balancer.State{Endpoints: eps}); err != nil {
 						b.Fatal(err)
 					}
-					infos := benchInfos(a)
+					infos, mask := benchInfos(a)
 					b.ReportAllocs()
 					b.ResetTimer()
 					ns := cpuLoop(procs, max(b.N/procs, 1), func(i int) {
-						r, _ := bl.Pick(infos[i&1023])
+						r, _ := bl.Pick(infos[i&mask])
 						r.Done(balancer.DoneInfo{})
 					})
 					b.ReportMetric(ns, "cpu-ns/op")
@@ -91,10 +91,21 @@ func BenchmarkPickCPU(b *testing.B) {
 	}
 }
 
+// nopBalancer's Pick does nothing, behind the same interface call.
+type nopBalancer struct{ balancer.Balancer }
+
+//go:noinline
+func (nopBalancer) Pick(balancer.PickInfo) (balancer.PickResult, error) {
+	return balancer.PickResult{}, nil
+}
+
 // BenchmarkAtomicCPU is the reference for BenchmarkPickCPU: one atomic
-// increment and one math/rand/v2 draw, in CPU time, serial and parallel.
+// increment, one math/rand/v2 draw and a Pick+Done that does nothing (the
+// benchmark loop, the interface call and copying PickInfo: the floor of
+// every pick figure), in CPU time, serial and parallel.
 func BenchmarkAtomicCPU(b *testing.B) {
 	var ctr atomic.Uint32
+	var nop balancer.Balancer = nopBalancer{}
 	for _, par := range []bool{false, true} {
 		mode, procs := "serial", 1
 		if par {
@@ -105,6 +116,12 @@ func BenchmarkAtomicCPU(b *testing.B) {
 		})
 		b.Run("rand/"+mode, func(b *testing.B) {
 			b.ReportMetric(cpuLoop(procs, max(b.N/procs, 1), func(int) { _ = rand.Uint64() }), "cpu-ns/op")
+		})
+		b.Run("nop_pick/"+mode, func(b *testing.B) {
+			b.ReportMetric(cpuLoop(procs, max(b.N/procs, 1), func(int) {
+				r, _ := nop.Pick(balancer.PickInfo{})
+				r.Done(balancer.DoneInfo{})
+			}), "cpu-ns/op")
 		})
 	}
 }

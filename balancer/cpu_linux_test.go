@@ -77,12 +77,11 @@ func BenchmarkPickCPU(b *testing.B) {
 					if err := bl.Update(balancer.State{Endpoints: eps}); err != nil {
 						b.Fatal(err)
 					}
-					infos, mask := benchInfos(a)
+					infos := benchInfos(a)
 					b.ReportAllocs()
 					b.ResetTimer()
 					ns := cpuLoop(procs, max(b.N/procs, 1), func(i int) {
-						r, _ := bl.Pick(infos[i&mask])
-						r.Done(balancer.DoneInfo{})
+						pickDone(bl, infos, i)
 					})
 					b.ReportMetric(ns, "cpu-ns/op")
 				})
@@ -101,11 +100,13 @@ func (nopBalancer) Pick(balancer.PickInfo) (balancer.PickResult, error) {
 
 // BenchmarkAtomicCPU is the reference for BenchmarkPickCPU: one atomic
 // increment, one math/rand/v2 draw and a Pick+Done that does nothing (the
-// benchmark loop, the interface call and copying PickInfo: the floor of
-// every pick figure), in CPU time, serial and parallel.
+// benchmark loop and the interface call: the floor of every pick figure;
+// nop_pick_copied with the PickInfo copied from memory, the floor of the
+// keyed algorithms), in CPU time, serial and parallel.
 func BenchmarkAtomicCPU(b *testing.B) {
 	var ctr atomic.Uint32
 	var nop balancer.Balancer = nopBalancer{}
+	infos := benchInfos(benchAlg{hash: true})
 	for _, par := range []bool{false, true} {
 		mode, procs := "serial", 1
 		if par {
@@ -118,10 +119,10 @@ func BenchmarkAtomicCPU(b *testing.B) {
 			b.ReportMetric(cpuLoop(procs, max(b.N/procs, 1), func(int) { _ = rand.Uint64() }), "cpu-ns/op")
 		})
 		b.Run("nop_pick/"+mode, func(b *testing.B) {
-			b.ReportMetric(cpuLoop(procs, max(b.N/procs, 1), func(int) {
-				r, _ := nop.Pick(balancer.PickInfo{})
-				r.Done(balancer.DoneInfo{})
-			}), "cpu-ns/op")
+			b.ReportMetric(cpuLoop(procs, max(b.N/procs, 1), func(i int) { pickDone(nop, nil, i) }), "cpu-ns/op")
+		})
+		b.Run("nop_pick_copied/"+mode, func(b *testing.B) {
+			b.ReportMetric(cpuLoop(procs, max(b.N/procs, 1), func(i int) { pickDone(nop, infos, i) }), "cpu-ns/op")
 		})
 	}
 }

@@ -90,7 +90,7 @@ func benchInfos(a benchAlg) []balancer.PickInfo {
 
 // pickDone is the benchmarks' Pick+Done. Algorithms that read no key get
 // balancer.PickInfo{}, as their callers write it; copying a PickInfo out of
-// memory instead costs about 6 cpu-ns more on the reference machine (88
+// memory instead costs about 4 cpu-ns more on the reference machine (88
 // bytes on the stack; see BenchmarkAtomicCPU's nop_pick and
 // nop_pick_copied), which would hide the picker in the figure.
 func pickDone(bl balancer.Balancer, infos []balancer.PickInfo, i int) {

@@ -94,18 +94,19 @@ func BenchmarkPickCPU(b *testing.B) {
 type nopBalancer struct{ balancer.Balancer }
 
 //go:noinline
-func (nopBalancer) Pick(balancer.PickInfo) (balancer.PickResult, error) {
+func (*nopBalancer) Pick(balancer.PickInfo) (balancer.PickResult, error) {
 	return balancer.PickResult{}, nil
 }
 
 // BenchmarkAtomicCPU is the reference for BenchmarkPickCPU: one atomic
-// increment, one math/rand/v2 draw and a Pick+Done that does nothing (the
-// benchmark loop and the interface call: the floor of every pick figure;
-// nop_pick_copied with the PickInfo copied from memory, the floor of the
-// keyed algorithms), in CPU time, serial and parallel.
+// increment, one math/rand/v2 draw and a Pick+Done that does nothing
+// (the benchmark loop and the interface call, with PickInfo{} as
+// pickDone passes it to algorithms that read no key; nop_pick_copied with
+// the PickInfo copied from memory, as for keyed algorithms), in CPU time,
+// serial and parallel.
 func BenchmarkAtomicCPU(b *testing.B) {
 	var ctr atomic.Uint32
-	var nop balancer.Balancer = nopBalancer{}
+	var nop balancer.Balancer = &nopBalancer{} // a pointer: no wrapper call
 	infos := benchInfos(benchAlg{hash: true})
 	for _, par := range []bool{false, true} {
 		mode, procs := "serial", 1

@@ -81,8 +81,7 @@ func BenchmarkPickCPU(b *testing.B) {
 					b.ReportAllocs()
 					b.ResetTimer()
 					ns := cpuLoop(procs, max(b.N/procs, 1), func(i int) {
-						r, _ := bl.Pick(infos[i&1023])
-						r.Done(balancer.DoneInfo{})
+						pickDone(bl, infos, i)
 					})
 					b.ReportMetric(ns, "cpu-ns/op")
 				})
@@ -91,10 +90,24 @@ func BenchmarkPickCPU(b *testing.B) {
 	}
 }
 
+// nopBalancer's Pick does nothing, behind the same interface call.
+type nopBalancer struct{ balancer.Balancer }
+
+//go:noinline
+func (*nopBalancer) Pick(balancer.PickInfo) (balancer.PickResult, error) {
+	return balancer.PickResult{}, nil
+}
+
 // BenchmarkAtomicCPU is the reference for BenchmarkPickCPU: one atomic
-// increment and one math/rand/v2 draw, in CPU time, serial and parallel.
+// increment, one math/rand/v2 draw and a Pick+Done that does nothing
+// (the benchmark loop and the interface call, with PickInfo{} as
+// pickDone passes it to algorithms that read no key; nop_pick_copied with
+// the PickInfo copied from memory, as for keyed algorithms), in CPU time,
+// serial and parallel.
 func BenchmarkAtomicCPU(b *testing.B) {
 	var ctr atomic.Uint32
+	var nop balancer.Balancer = &nopBalancer{} // a pointer: no wrapper call
+	infos := benchInfos(benchAlg{hash: true})
 	for _, par := range []bool{false, true} {
 		mode, procs := "serial", 1
 		if par {
@@ -105,6 +118,12 @@ func BenchmarkAtomicCPU(b *testing.B) {
 		})
 		b.Run("rand/"+mode, func(b *testing.B) {
 			b.ReportMetric(cpuLoop(procs, max(b.N/procs, 1), func(int) { _ = rand.Uint64() }), "cpu-ns/op")
+		})
+		b.Run("nop_pick/"+mode, func(b *testing.B) {
+			b.ReportMetric(cpuLoop(procs, max(b.N/procs, 1), func(i int) { pickDone(nop, nil, i) }), "cpu-ns/op")
+		})
+		b.Run("nop_pick_copied/"+mode, func(b *testing.B) {
+			b.ReportMetric(cpuLoop(procs, max(b.N/procs, 1), func(i int) { pickDone(nop, infos, i) }), "cpu-ns/op")
 		})
 	}
 }

@@ -106,8 +106,24 @@ func newBase(alg algorithm, opts BuildOptions) *base {
 	return b
 }
 
-func (b *base) Picker() Picker                         { return b.cur.Load().p }
-func (b *base) Pick(info PickInfo) (PickResult, error) { return b.cur.Load().p.Pick(info) }
+func (b *base) Picker() Picker { return b.cur.Load().p }
+
+// Pick dispatches statically to the package's own pickers: the type switch
+// costs less than a second dynamic call and lets small Pick methods inline.
+func (b *base) Pick(info PickInfo) (PickResult, error) {
+	switch p := b.cur.Load().p.(type) {
+	case *rrPicker:
+		return p.Pick(info)
+	case *randomPicker:
+		return p.Pick(info)
+	case *lrPicker:
+		return p.Pick(info)
+	case *hashPicker:
+		return p.Pick(info)
+	default:
+		return p.Pick(info)
+	}
+}
 
 func (b *base) Close() {
 	b.mu.Lock()
@@ -138,9 +154,16 @@ func validate(eps []Endpoint) error {
 	return nil
 }
 
+// limiter is implemented by algorithms that hold at most some number of
+// endpoints (Maglev's 16-bit table entries).
+type limiter interface{ maxEndpoints() int }
+
 func (b *base) Update(s State) error {
 	if err := validate(s.Endpoints); err != nil {
 		return err
+	}
+	if l, ok := b.alg.(limiter); ok && len(s.Endpoints) > l.maxEndpoints() {
+		return fmt.Errorf("%w: %d endpoints, this algorithm holds at most %d", ErrInvalidEndpoint, len(s.Endpoints), l.maxEndpoints())
 	}
 	eps := slices.Clone(s.Endpoints)
 	slices.SortFunc(eps, func(x, y Endpoint) int { return strings.Compare(x.Addr, y.Addr) })

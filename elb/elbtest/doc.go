@@ -30,10 +30,16 @@
 // subnet in each of three availability zones and a default security group,
 // as in AWS. Target health comes from a [HealthSource]; the default
 // [Simulated] model follows each group's interval and thresholds on the
-// endpoint's [Clock], which tests replace with a [ManualClock]. [Faults]
+// endpoint's [Clock], which tests replace with a [ManualClock];
+// [Server.FailTarget] and [Server.RecoverTarget] steer it. [Faults]
 // injects seeded errors and latency; the request log ([Server.Requests],
 // [Server.MutatingRequests]) lets a test assert which calls its code made.
 // With Options.StateFile a restarted endpoint keeps every resource.
+// Validation and defaults of what the spec covers (names, tags, target
+// groups and health checks, listeners, conditions, actions, attributes)
+// come from package elb, so the endpoint and elb agree on what AWS accepts.
+// The program examples/elbtest-server serves it for the AWS CLI and other
+// SDKs (AWS_ENDPOINT_URL).
 //
 // It does not: check SigV4 signatures (any credentials are accepted),
 // implement trust stores, capacity reservations, Gateway Load Balancers or

@@ -205,3 +205,34 @@ func TestTargetGroupDefaults(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthenticateAction round-trips an authenticate-oidc action, whose
+// AuthenticationRequestExtraParams is the API's one map (entry/key/value
+// on the wire).
+func TestAuthenticateAction(t *testing.T) {
+	e := newEnv(t, elbtest.Options{})
+	lb := e.alb("web")
+	tg := e.tg("api", types.ProtocolEnumHttps, 443)
+	l, err := e.elb.CreateListener(e.ctx, &elbv2.CreateListenerInput{LoadBalancerArn: lb.LoadBalancerArn, Protocol: types.ProtocolEnumHttps, Port: aws.Int32(443),
+		Certificates: []types.Certificate{{CertificateArn: aws.String("arn:aws:acm:us-east-1:123456789012:certificate/x")}}, DefaultActions: forward(tg.TargetGroupArn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oidc := &types.AuthenticateOidcActionConfig{Issuer: aws.String("https://idp.example.com"), AuthorizationEndpoint: aws.String("https://idp.example.com/auth"),
+		TokenEndpoint: aws.String("https://idp.example.com/token"), UserInfoEndpoint: aws.String("https://idp.example.com/userinfo"), ClientId: aws.String("id"), ClientSecret: aws.String("secret"),
+		AuthenticationRequestExtraParams: map[string]string{"prompt": "login", "display": "page"}}
+	out, err := e.elb.CreateRule(e.ctx, &elbv2.CreateRuleInput{ListenerArn: l.Listeners[0].ListenerArn, Priority: aws.Int32(1), Conditions: pathRule("/admin/*"),
+		Actions: []types.Action{{Type: types.ActionTypeEnumAuthenticateOidc, Order: aws.Int32(1), AuthenticateOidcConfig: oidc}, {Type: types.ActionTypeEnumForward, Order: aws.Int32(2), TargetGroupArn: tg.TargetGroupArn}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.Rules[0].Actions[0].AuthenticateOidcConfig
+	if got == nil || got.AuthenticationRequestExtraParams["prompt"] != "login" || got.AuthenticationRequestExtraParams["display"] != "page" || *got.Issuer != "https://idp.example.com" {
+		t.Errorf("oidc config = %+v", got)
+	}
+	// On an HTTP listener the same action is refused.
+	h := e.listener(lb.LoadBalancerArn, types.ProtocolEnumHttp, 80, forward(tg.TargetGroupArn))
+	_, err = e.elb.CreateRule(e.ctx, &elbv2.CreateRuleInput{ListenerArn: h.ListenerArn, Priority: aws.Int32(1), Conditions: pathRule("/admin/*"),
+		Actions: []types.Action{{Type: types.ActionTypeEnumAuthenticateOidc, Order: aws.Int32(1), AuthenticateOidcConfig: oidc}, {Type: types.ActionTypeEnumForward, Order: aws.Int32(2), TargetGroupArn: tg.TargetGroupArn}}})
+	wantCode(t, err, "InvalidLoadBalancerAction")
+}

@@ -59,7 +59,6 @@ const (
 	codeInternalFailure     = "InternalFailure"
 	codeRequestTooLarge     = "RequestEntityTooLarge"
 	codeInvalidHTTPRequest  = "InvalidHttpRequest"
-	codeInvalidParamCombo   = "InvalidParameterCombination"
 	codeInvalidParamValue   = "InvalidParameterValue"
 	codeUnsupportedVersion  = "NoSuchVersion"
 	codeDependencyViolation = "DependencyViolation"

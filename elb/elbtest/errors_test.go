@@ -106,12 +106,24 @@ func TestErrors(t *testing.T) {
 			_, err := f.elb.ModifyLoadBalancerAttributes(f.ctx, &elbv2.ModifyLoadBalancerAttributesInput{LoadBalancerArn: f.alb.LoadBalancerArn, Attributes: []types.LoadBalancerAttribute{{Key: aws.String("nope"), Value: aws.String("1")}}})
 			return err
 		}},
+		{name: "idle timeout out of range", code: "ValidationError", call: func(f *fixture) error {
+			_, err := f.elb.ModifyLoadBalancerAttributes(f.ctx, &elbv2.ModifyLoadBalancerAttributesInput{LoadBalancerArn: f.alb.LoadBalancerArn, Attributes: []types.LoadBalancerAttribute{{Key: aws.String("idle_timeout.timeout_seconds"), Value: aws.String("5000")}}})
+			return err
+		}},
+		{name: "slow start out of range", code: "ValidationError", call: func(f *fixture) error {
+			_, err := f.elb.ModifyTargetGroupAttributes(f.ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: f.tgHTTP.TargetGroupArn, Attributes: []types.TargetGroupAttribute{{Key: aws.String("slow_start.duration_seconds"), Value: aws.String("10")}}})
+			return err
+		}},
 		{name: "same zone twice", code: "InvalidConfigurationRequest", msg: "multiple subnets in the same Availability Zone", call: func(f *fixture) error {
 			out, err := f.ec2CreateSubnetInZone(f.srv.Region() + "a")
 			if err != nil {
 				return err
 			}
 			_, err = f.elb.SetSubnets(f.ctx, &elbv2.SetSubnetsInput{LoadBalancerArn: f.alb.LoadBalancerArn, Subnets: []string{f.subnets[0], out}})
+			return err
+		}},
+		{name: "set subnets one zone", code: "ValidationError", msg: "At least two subnets", call: func(f *fixture) error {
+			_, err := f.elb.SetSubnets(f.ctx, &elbv2.SetSubnetsInput{LoadBalancerArn: f.alb.LoadBalancerArn, Subnets: f.subnets[:1]})
 			return err
 		}},
 		{name: "nlb without security groups", code: "InvalidConfigurationRequest", call: func(f *fixture) error {
@@ -243,6 +255,10 @@ func TestErrors(t *testing.T) {
 		}},
 		{name: "too many rules", quotas: elbtest.Quotas{RulesPerLoadBalancer: 1}, code: "TooManyRules", call: func(f *fixture) error {
 			_, err := f.elb.CreateRule(f.ctx, &elbv2.CreateRuleInput{ListenerArn: f.listener.ListenerArn, Priority: aws.Int32(7), Conditions: pathRule("/b"), Actions: forward(f.tgHTTP.TargetGroupArn)})
+			return err
+		}},
+		{name: "rule on an nlb listener", code: "UnsupportedProtocol", call: func(f *fixture) error {
+			_, err := f.elb.CreateRule(f.ctx, &elbv2.CreateRuleInput{ListenerArn: f.tcpL.ListenerArn, Priority: aws.Int32(1), Conditions: pathRule("/b"), Actions: forward(f.tgTCP.TargetGroupArn)})
 			return err
 		}},
 		{name: "modify default rule", code: "OperationNotPermitted", msg: "cannot be modified", call: func(f *fixture) error {

@@ -54,3 +54,23 @@ func Example() {
 	// healthy
 	// 4 mutating calls
 }
+
+// Inject seeded throttling into one operation and read the outcome back
+// from the request log.
+func ExampleFaults() {
+	srv := elbtest.NewServer(elbtest.Options{Seed: 42, Faults: &elbtest.Faults{Rules: []elbtest.FaultRule{
+		{Operations: []string{"DescribeLoadBalancers"}, Code: "Throttling", Rate: 1},
+	}}})
+	defer srv.Close()
+	cfg := srv.Config()
+	cfg.RetryMaxAttempts = 1 // see the fault instead of the SDK's retries
+	elb := elbv2.NewFromConfig(cfg)
+	_, err := elb.DescribeLoadBalancers(context.Background(), &elbv2.DescribeLoadBalancersInput{})
+	fmt.Println(err != nil)
+	for _, r := range srv.Requests() {
+		fmt.Println(r.Operation, r.Status, r.Code)
+	}
+	// Output:
+	// true
+	// DescribeLoadBalancers 400 Throttling
+}

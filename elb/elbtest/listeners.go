@@ -816,7 +816,7 @@ func (s *Server) createRule(r *request, in *elbv2.CreateRuleInput) (*elbv2.Creat
 	}
 	lb := s.st.d.LoadBalancers[str(l.Listener.LoadBalancerArn)]
 	if lb.LoadBalancer.Type != types.LoadBalancerTypeEnumApplication {
-		return nil, apiErr("InvalidConfigurationRequest", "Rules are supported only on Application Load Balancer listeners")
+		return nil, apiErr("UnsupportedProtocol", "Listener rules are not supported for listeners with the protocol '%s'", l.Listener.Protocol)
 	}
 	if err := s.checkPriority(*in.Priority); err != nil {
 		return nil, err

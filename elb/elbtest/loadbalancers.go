@@ -373,6 +373,13 @@ func (s *Server) modifyLoadBalancerAttributes(r *request, in *elbv2.ModifyLoadBa
 	if len(in.Attributes) > 20 {
 		return nil, constraint(len(in.Attributes), "attributes", "Member must have length less than or equal to 20")
 	}
+	var req [][2]string
+	for _, a := range in.Attributes {
+		req = append(req, [2]string{str(a.Key), str(a.Value)})
+	}
+	if err := checkLBAttributes(rec.LoadBalancer.Type, rec.Attributes, req); err != nil {
+		return nil, err
+	}
 	for _, a := range in.Attributes {
 		k, v := str(a.Key), str(a.Value)
 		if _, ok := rec.Attributes[k]; !ok {

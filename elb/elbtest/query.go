@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -60,17 +61,37 @@ func decodeQuery(f *form, dst any) error {
 }
 
 func decodeStruct(f *form, v reflect.Value, prefix string) error {
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		sf := t.Field(i)
-		if !sf.IsExported() {
-			continue
-		}
-		if err := decodeValue(f, v.Field(i), prefix+sf.Name); err != nil {
+	for _, fi := range fieldsOf(v.Type()) {
+		if err := decodeValue(f, v.Field(fi.index), prefix+fi.name); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// field is one exported member of an SDK struct.
+type field struct {
+	index int
+	name  string
+}
+
+// fieldCache maps a struct type to its exported members: the codec walks
+// the same few dozen SDK types on every request, and reflect's
+// Type.Field allocates.
+var fieldCache sync.Map // reflect.Type → []field
+
+func fieldsOf(t reflect.Type) []field {
+	if fs, ok := fieldCache.Load(t); ok {
+		return fs.([]field)
+	}
+	var fs []field
+	for i := 0; i < t.NumField(); i++ {
+		if sf := t.Field(i); sf.IsExported() && sf.Name != "ResultMetadata" {
+			fs = append(fs, field{i, sf.Name})
+		}
+	}
+	fieldCache.Store(t, fs)
+	return fs
 }
 
 func decodeValue(f *form, fv reflect.Value, key string) error {
@@ -227,13 +248,8 @@ const isoTime = "2006-01-02T15:04:05.000Z"
 // <entry><key/><value/></entry>. Nil pointers, nil slices and empty enum
 // strings are left out, as AWS leaves out unset members.
 func encodeQuery(w *xmlWriter, v reflect.Value) {
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		sf := t.Field(i)
-		if !sf.IsExported() || sf.Name == "ResultMetadata" {
-			continue
-		}
-		encodeMember(w, sf.Name, v.Field(i))
+	for _, fi := range fieldsOf(v.Type()) {
+		encodeMember(w, fi.name, v.Field(fi.index))
 	}
 }
 

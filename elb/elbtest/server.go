@@ -43,7 +43,7 @@ type systemClock struct{}
 func (systemClock) Now() time.Time { return time.Now() }
 
 // ManualClock is a Clock that moves only when told to. The zero value
-// starts at the Unix epoch; it is safe for concurrent use.
+// starts at the zero time.Time; it is safe for concurrent use.
 type ManualClock struct {
 	mu sync.Mutex
 	t  time.Time

@@ -195,3 +195,60 @@ func specListener(port *int32, proto types.ProtocolEnum, certs []types.Certifica
 	}
 	return l
 }
+
+// knownKeys returns the keys of kvs as a set.
+func knownKeys(kvs []elb.Attribute) map[string]bool {
+	out := make(map[string]bool, len(kvs))
+	for _, kv := range kvs {
+		out[kv.Key] = true
+	}
+	return out
+}
+
+// splitKnown returns the pairs whose keys elb models, in order.
+func splitKnown(known map[string]bool, pairs [][2]string) []elb.Attribute {
+	var out []elb.Attribute
+	for _, p := range pairs {
+		if known[p[0]] {
+			out = append(out, elb.Attribute{Key: p[0], Value: p[1]})
+		}
+	}
+	return out
+}
+
+func mapPairs(m map[string]string) [][2]string {
+	out := make([][2]string, 0, len(m))
+	for _, k := range sortStrings(keys(m)) {
+		out = append(out, [2]string{k, m[k]})
+	}
+	return out
+}
+
+// checkLBAttributes validates, through elb, the attributes of a
+// ModifyLoadBalancerAttributes request that elb models, against the load
+// balancer's current values. Keys elb does not model (access logs,
+// connection logs, …) are left to the endpoint's own checks.
+func checkLBAttributes(t types.LoadBalancerTypeEnum, current map[string]string, req [][2]string) error {
+	lt := specLBType(t)
+	def := &elb.LoadBalancer{Type: lt}
+	def.Defaults()
+	known := knownKeys(def.Attributes.Attributes(lt))
+	base, err := elb.ApplyLoadBalancerAttributes(lt, def.Attributes, splitKnown(known, mapPairs(current)))
+	if err != nil {
+		base = def.Attributes
+	}
+	_, err = elb.ApplyLoadBalancerAttributes(lt, base, splitKnown(known, req))
+	return specErr(err)
+}
+
+// checkTGAttributes is checkLBAttributes for target groups.
+func checkTGAttributes(tg *types.TargetGroup, current map[string]string, req [][2]string) error {
+	spec := specTargetGroup(tg)
+	spec.Defaults()
+	known := knownKeys(spec.AttributeList())
+	if base, err := elb.ApplyTargetGroupAttributes(spec, splitKnown(known, mapPairs(current))); err == nil {
+		spec.Attributes = base
+	}
+	_, err := elb.ApplyTargetGroupAttributes(spec, splitKnown(known, req))
+	return specErr(err)
+}

@@ -441,6 +441,13 @@ func (s *Server) modifyTargetGroupAttributes(r *request, in *elbv2.ModifyTargetG
 	if err != nil {
 		return nil, err
 	}
+	var req [][2]string
+	for _, a := range in.Attributes {
+		req = append(req, [2]string{str(a.Key), str(a.Value)})
+	}
+	if err := checkTGAttributes(&rec.TargetGroup, rec.Attributes, req); err != nil {
+		return nil, err
+	}
 	for _, a := range in.Attributes {
 		k, v := str(a.Key), str(a.Value)
 		if _, ok := rec.Attributes[k]; !ok {

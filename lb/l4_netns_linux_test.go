@@ -257,3 +257,57 @@ func serveL4Target(t *testing.T, tg *l4Target, handle func(c *net.TCPConn)) {
 	}()
 	t.Cleanup(tg.Close)
 }
+
+// TestUDPProxyWildcardRepliesFromDialedAddress: a listener bound to
+// 0.0.0.0 answers each client from the address the client sent to; a
+// client with a connected socket would drop a reply from another address.
+func TestUDPProxyWildcardRepliesFromDialedAddress(t *testing.T) {
+	testenv.MustBeRoot(t, "binds a wildcard address inside a network namespace of its own")
+	testenv.MustHaveProgram(t, "ip", "iproute2")
+	ns := newL4NS(t, "wild")
+	var echo, pc *net.UDPConn
+	if err := ns.do(func() (err error) {
+		if echo, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+			return err
+		}
+		pc, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4zero})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := echo.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			echo.WriteToUDPAddrPort(buf[:n], from)
+		}
+	}()
+	defer func() { echo.Close(); <-done }()
+
+	p := &UDPProxy{TargetGroup: newTestTG(t, TargetGroupConfig{}, echo.LocalAddr().String()), Logger: quietLog}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- ns.do(func() error { return p.Serve(ctx, pc) }) }()
+	defer func() { cancel(); <-errc }()
+
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	for _, ip := range []string{"127.0.0.2", "127.0.0.3", "127.0.0.1"} {
+		var c *net.UDPConn
+		if err := ns.do(func() (err error) {
+			c, err = net.DialUDP("udp", nil, &net.UDPAddr{IP: net.ParseIP(ip), Port: port})
+			return
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := udpRoundTrip(c, "to "+ip)
+		c.Close()
+		if err != nil || got != "to "+ip {
+			t.Fatalf("via %s: %q, %v (a reply from another address is dropped by the client)", ip, got, err)
+		}
+	}
+}

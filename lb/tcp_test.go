@@ -303,10 +303,15 @@ func TestTCPProxyShutdownResetsConnections(t *testing.T) {
 	}
 }
 
-// TestL4RetryPicksAnotherTarget: with NLB's flow hash a retry must not be
-// keyed by the same 5-tuple (it would hash to the failed target again).
+// TestL4RetryPicksAnotherTarget: with NLB's flow hash a flow maps to the
+// same target in every balancer instance (a restarted one included), and
+// a retry must not be keyed by the same 5-tuple (it would hash to the
+// failed target again).
 func TestL4RetryPicksAnotherTarget(t *testing.T) {
-	tg := newTestTG(t, TargetGroupConfig{Algorithm: balancer.FlowHash{}}, "127.0.0.1:1001", "127.0.0.1:1002", "127.0.0.1:1003")
+	targets := []string{"127.0.0.1:1001", "127.0.0.1:1002", "127.0.0.1:1003"}
+	tg := newTestTG(t, TargetGroupConfig{Algorithm: balancer.FlowHash{}}, targets...)
+	// Another instance, its targets registered in another order.
+	restarted := newTestTG(t, TargetGroupConfig{Algorithm: balancer.FlowHash{}}, targets[2], targets[0], targets[1])
 	for port := range 200 {
 		flow := balancer.Flow{Proto: protoTCP, Src: mustAP("10.0.0.1:" + itoa(40000+port)), Dst: mustAP("10.0.0.9:80")}
 		info := l4PickInfo(flow)
@@ -317,8 +322,10 @@ func TestL4RetryPicksAnotherTarget(t *testing.T) {
 		first.Done(nil)
 		again, _ := tg.Pick(info)
 		again.Done(nil)
-		if again.Addr() != first.Addr() {
-			t.Fatalf("flow %v: picked %s then %s; the flow hash must be stable", flow, first.Addr(), again.Addr())
+		other, _ := restarted.Pick(info)
+		other.Done(nil)
+		if again.Addr() != first.Addr() || other.Addr() != first.Addr() {
+			t.Fatalf("flow %v: picked %s, then %s, and %s in another instance; the flow hash must be stable", flow, first.Addr(), again.Addr(), other.Addr())
 		}
 		retry, _, err := pickAvoiding(tg, l4Rekey(info), []string{first.Addr()})
 		if err != nil {

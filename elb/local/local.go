@@ -352,4 +352,3 @@ func (s *Stack) certificates(ls *elb.Listener) ([]tls.Certificate, error) {
 	}
 	return out, nil
 }
-

@@ -3,6 +3,7 @@ package local_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -421,4 +422,82 @@ func newBenchBackend(b *testing.B) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	b.Cleanup(srv.Close)
 	return srv.Listener.Addr().String()
+}
+
+// udpEcho answers each datagram with name + ": " + datagram.
+func udpEcho(t *testing.T, name string) *net.UDPConn {
+	t.Helper()
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { pc.Close(); <-done })
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteToUDP([]byte(name+": "+string(buf[:n])), from)
+		}
+	}()
+	return pc
+}
+
+func TestNLBUDP(t *testing.T) {
+	u := udpEcho(t, "dns")
+	s := &elb.Stack{}
+	tg := s.AddTargetGroup(elb.NewTargetGroup("udp", elb.ProtocolUDP, 53, elb.TargetTypeIP))
+	tg.VPCID = "vpc-1"
+	tg.HealthCheck.Enabled = elb.Bool(false)
+	a := u.LocalAddr().(*net.UDPAddr)
+	tg.Targets = []elb.Target{{ID: a.IP.String(), Port: a.Port}}
+	n := s.AddLoadBalancer(elb.NewNetworkLoadBalancer("dns"))
+	n.Subnets = []string{"subnet-a"}
+	n.AddListener(elb.ProtocolUDP, 53, elb.Forward(tg))
+	st := start(t, s)
+	addr, ok := st.Addr("dns", 53)
+	if !ok {
+		t.Fatal("no address for dns:53")
+	}
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte("query"))
+	buf := make([]byte, 100)
+	k, err := c.Read(buf)
+	if err != nil || string(buf[:k]) != "dns: query" {
+		t.Fatalf("UDP answer %q, %v", buf[:k], err)
+	}
+	if hs, _ := st.TargetHealth("udp"); len(hs) != 1 || hs[0].State != "unavailable" {
+		t.Errorf("health with checks disabled = %+v, want unavailable", hs)
+	}
+}
+
+func TestHTTPSListener(t *testing.T) {
+	w1 := newBackend(t, "web-1")
+	s := albStack([]*backend{w1}, nil)
+	s.LoadBalancers[0].Listeners[0].Protocol = elb.ProtocolHTTPS
+	s.LoadBalancers[0].Listeners[0].Port = 443
+	s.LoadBalancers[0].Listeners[0].Certificates = []string{"arn:aws:acm:us-east-1:123456789012:certificate/x"}
+	st := start(t, s)
+	addr, _ := st.Addr("demo", 443)
+	waitFor(t, 5*time.Second, "web healthy", allHealthy(t, st, "web", 1))
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("https://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != "web-1" || resp.TLS == nil {
+		t.Errorf("HTTPS answer %q (TLS %v)", b, resp.TLS != nil)
+	}
 }

@@ -1,0 +1,246 @@
+package provision_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/lbkit/lbkit/elb"
+	"github.com/lbkit/lbkit/elb/elbtest"
+	"github.com/lbkit/lbkit/elb/provision"
+)
+
+func TestFieldChanges(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(s *elb.Stack)
+		kind   provision.OpKind
+		res    provision.ResourceKind
+		field  string
+	}{
+		{"health check path", func(s *elb.Stack) { s.TargetGroup("web").HealthCheck.Path = "/healthz" }, provision.OpUpdate, provision.KindTargetGroup, "healthCheck"},
+		{"tg attribute", func(s *elb.Stack) { s.TargetGroup("web").Attributes.DeregistrationDelaySeconds = elb.Int(5) }, provision.OpUpdate, provision.KindTargetGroup, "attributes.deregistration_delay.timeout_seconds"},
+		{"tg tags", func(s *elb.Stack) { s.TargetGroup("web").Tags = elb.Tags{"team": "a"} }, provision.OpUpdate, provision.KindTargetGroup, "tags"},
+		{"tg port", func(s *elb.Stack) { s.TargetGroup("web").Port = 8081 }, provision.OpReplace, provision.KindTargetGroup, "port"},
+		{"lb attribute", func(s *elb.Stack) { s.LoadBalancer("demo").Attributes.IdleTimeoutSeconds = 120 }, provision.OpUpdate, provision.KindLoadBalancer, "attributes.idle_timeout.timeout_seconds"},
+		{"lb scheme", func(s *elb.Stack) { s.LoadBalancer("demo").Scheme = elb.SchemeInternal }, provision.OpReplace, provision.KindLoadBalancer, "scheme"},
+		{"listener default action", func(s *elb.Stack) {
+			s.LoadBalancer("demo").Listeners[0].DefaultActions = []elb.Action{elb.FixedResponse(503, elb.ContentTypeTextPlain, "down")}
+		}, provision.OpUpdate, provision.KindListener, "defaultActions"},
+		{"rule condition", func(s *elb.Stack) {
+			s.LoadBalancer("demo").Listeners[0].Rules[0].Conditions = []elb.Condition{elb.PathPattern("/v2/*")}
+		}, provision.OpUpdate, provision.KindRule, "conditions"},
+		{"rule action", func(s *elb.Stack) {
+			s.LoadBalancer("demo").Listeners[0].Rules[0].Actions = []elb.Action{elb.Forward(s.TargetGroup("web"))}
+		}, provision.OpUpdate, provision.KindRule, "actions"},
+		{"rule removed", func(s *elb.Stack) {
+			l := s.LoadBalancer("demo").Listeners[0]
+			l.Rules = l.Rules[1:]
+		}, provision.OpDelete, provision.KindRule, ""},
+		{"listener added", func(s *elb.Stack) {
+			s.LoadBalancer("demo").AddListener(elb.ProtocolHTTP, 8080, elb.FixedResponse(404, "", ""))
+		}, provision.OpCreate, provision.KindListener, ""},
+		{"target added", func(s *elb.Stack) {
+			web := s.TargetGroup("web")
+			web.Targets = append(web.Targets, elb.Target{ID: "10.0.0.3"})
+		}, provision.OpRegister, provision.KindTargets, ""},
+		{"target removed", func(s *elb.Stack) { s.TargetGroup("web").Targets = s.TargetGroup("web").Targets[:1] }, provision.OpDeregister, provision.KindTargets, ""},
+		{"tg removed", func(s *elb.Stack) {
+			s.TargetGroups = slices.DeleteFunc(s.TargetGroups, func(tg *elb.TargetGroup) bool { return tg.Name == "api" })
+			s.LoadBalancer("demo").Listeners[0].Rules = s.LoadBalancer("demo").Listeners[0].Rules[1:]
+		}, provision.OpDelete, provision.KindTargetGroup, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, elbtest.Options{Seed: 2})
+			p := e.provisioner(t, "shop")
+			ctx := context.Background()
+			if _, err := p.Apply(ctx, demoStack()); err != nil {
+				t.Fatal(err)
+			}
+			s := demoStack()
+			tt.change(s)
+			pl, err := p.Plan(ctx, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, op := range pl.Ops {
+				if op.Kind == tt.kind && op.Resource == tt.res && (tt.field == "" || slices.Contains(op.Fields, tt.field)) {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("want %s %s %s in\n%s", tt.kind, tt.res, tt.field, pl)
+			}
+			if _, err := p.ApplyPlan(ctx, pl); err != nil {
+				t.Fatalf("apply: %v\n%s", err, pl)
+			}
+			pl, err = p.Plan(ctx, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !pl.Empty() {
+				t.Fatalf("not converged after apply:\n%s", pl)
+			}
+		})
+	}
+}
+
+func TestAttributeResetToDefault(t *testing.T) {
+	e := newEnv(t, elbtest.Options{Seed: 3})
+	p := e.provisioner(t, "shop")
+	ctx := context.Background()
+	s := demoStack()
+	s.LoadBalancer("demo").Attributes.IdleTimeoutSeconds = 300
+	if _, err := p.Apply(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	pl, err := p.Plan(ctx, demoStack()) // key removed from the spec
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pl.Ops) != 1 || !slices.Contains(pl.Ops[0].Fields, "attributes.idle_timeout.timeout_seconds") {
+		t.Fatalf("want a reset of idle_timeout, got\n%s", pl)
+	}
+	// Unmanaged: left as it is.
+	pu := e.provisioner(t, "shop", func(o *provision.Options) { o.UnmanagedAttributes = []string{"idle_timeout.timeout_seconds"} })
+	if pl, err := pu.Plan(ctx, demoStack()); err != nil || !pl.Empty() {
+		t.Fatalf("unmanaged key planned: %v\n%s", err, pl)
+	}
+}
+
+func TestForeignResourcesUntouched(t *testing.T) {
+	e := newEnv(t, elbtest.Options{Seed: 4})
+	p := e.provisioner(t, "shop")
+	ctx := context.Background()
+	if _, err := p.Apply(ctx, demoStack()); err != nil {
+		t.Fatal(err)
+	}
+	// Someone else's target group and a rule on our listener.
+	lbs, _ := e.elb.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{"demo"}})
+	foreign, err := e.elb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("theirs"), Protocol: types.ProtocolEnumHttp,
+		Port: aws.Int32(80), VpcId: lbs.LoadBalancers[0].VpcId, TargetType: types.TargetTypeEnumIp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, _ := e.elb.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: lbs.LoadBalancers[0].LoadBalancerArn})
+	if _, err := e.elb.CreateRule(ctx, &elbv2.CreateRuleInput{ListenerArn: ls.Listeners[0].ListenerArn, Priority: aws.Int32(500),
+		Conditions: []types.RuleCondition{{Field: aws.String("host-header"), HostHeaderConfig: &types.HostHeaderConditionConfig{Values: []string{"theirs.example"}}}},
+		Actions:    []types.Action{{Type: types.ActionTypeEnumForward, TargetGroupArn: foreign.TargetGroups[0].TargetGroupArn}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetRequests()
+	if _, err := p.Apply(ctx, demoStack()); err != nil {
+		t.Fatal(err)
+	}
+	if m := mutating(e.srv); len(m) != 0 {
+		t.Fatalf("apply touched foreign resources: %v", m)
+	}
+	if _, err := p.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tgs, _ := e.elb.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{})
+	if len(tgs.TargetGroups) != 1 || *tgs.TargetGroups[0].TargetGroupName != "theirs" {
+		t.Fatalf("after Delete: %d target groups", len(tgs.TargetGroups))
+	}
+	// A same-named untagged target group is not taken over ...
+	s := demoStack()
+	s.TargetGroups[0].Name = "theirs"
+	s.TargetGroups[0].Port = 80
+	s.LoadBalancer("demo").Listeners[0].Rules[1].Actions = []elb.Action{elb.Forward(s.TargetGroups[0])}
+	if _, err := p.Plan(ctx, s); !errors.Is(err, provision.ErrNotOwned) {
+		t.Fatalf("plan over a foreign target group: %v, want ErrNotOwned", err)
+	}
+	// ... unless adopted explicitly.
+	pa := e.provisioner(t, "shop", func(o *provision.Options) { o.Adopt = []string{"tg/theirs"} })
+	pl, err := pa.Plan(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(pl.String(), "adopt") {
+		t.Fatalf("want an adopt op:\n%s", pl)
+	}
+}
+
+// faultyConverge applies demoStack with 20% Throttling and 5%
+// InternalFailure on every operation and checks the result.
+func TestFaultsConverge(t *testing.T) {
+	for seed := range uint64(50) {
+		t.Run("seed"+itoa(int(seed)), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, elbtest.Options{Seed: seed})
+			e.srv.SetFaults(&elbtest.Faults{Rules: []elbtest.FaultRule{{Code: "Throttling", Rate: 0.20}}})
+			e.srv.SetFaults(&elbtest.Faults{Rules: []elbtest.FaultRule{{Code: "InternalFailure", Rate: 0.05}, {Code: "Throttling", Rate: 0.20 / 0.95}}})
+			p := e.provisioner(t, "shop")
+			ctx := context.Background()
+			if _, err := p.Apply(ctx, demoStack()); err != nil {
+				t.Fatal(err)
+			}
+			e.srv.SetFaults(nil)
+			assertConverged(t, e, p, demoStack())
+		})
+	}
+}
+
+// assertConverged checks the plan is empty and nothing is duplicated.
+func assertConverged(t *testing.T, e *env, p *provision.Provisioner, s *elb.Stack) {
+	t.Helper()
+	ctx := context.Background()
+	pl, err := p.Plan(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pl.Empty() {
+		t.Fatalf("not converged:\n%s", pl)
+	}
+	lbs, _ := e.elb.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{})
+	tgs, _ := e.elb.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{})
+	if len(lbs.LoadBalancers) != len(s.LoadBalancers) || len(tgs.TargetGroups) != len(s.TargetGroups) {
+		t.Fatalf("%d load balancers, %d target groups; want %d, %d", len(lbs.LoadBalancers), len(tgs.TargetGroups), len(s.LoadBalancers), len(s.TargetGroups))
+	}
+}
+
+// An apply cancelled at a random call, then run again, converges with no
+// duplicates and no orphans.
+func TestCancelledApplyConverges(t *testing.T) {
+	for seed := range uint64(20) {
+		t.Run("seed"+itoa(int(seed)), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, elbtest.Options{Seed: seed})
+			r := rand.New(rand.NewPCG(seed, 1))
+			stop := 1 + r.IntN(20)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			calls := 0
+			p := e.provisioner(t, "shop", func(o *provision.Options) {
+				o.Progress = func(provision.Progress) {
+					calls++
+					if calls == stop {
+						cancel()
+					}
+				}
+			})
+			_, _ = p.Apply(ctx, demoStack()) // may fail: cancelled
+			p2 := e.provisioner(t, "shop")
+			if _, err := p2.Apply(context.Background(), demoStack()); err != nil {
+				t.Fatal(err)
+			}
+			assertConverged(t, e, p2, demoStack())
+			if _, err := p2.Delete(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			assertConverged(t, e, p2, &elb.Stack{})
+		})
+	}
+}
+
+func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+n/10)) + string(rune('0'+n%10))) }

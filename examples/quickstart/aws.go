@@ -21,7 +21,7 @@ func runAWS(ctx context.Context, p *printer, cfg config) error {
 	}
 	fmt.Fprintf(p.w, "lbkit quickstart against REAL AWS (region %s): this creates BILLABLE load balancers, deleted at the end\n", awsCfg.Region)
 	e := &env{
-		c:       clients{elb: elbv2.NewFromConfig(awsCfg), ec2: ec2.NewFromConfig(awsCfg)},
+		c:       clients{cfg: awsCfg, elb: elbv2.NewFromConfig(awsCfg), ec2: ec2.NewFromConfig(awsCfg)},
 		vpc:     cfg.VPC,
 		dial:    (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
 		poll:    5 * time.Second,

@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/lbkit/lbkit/elb"
 )
@@ -79,32 +78,6 @@ func formatCounts(m map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// waitActive polls until the load balancer is active, printing each state.
-func (e *env) waitActive(ctx context.Context, p *printer, lb types.LoadBalancer) error {
-	last := ""
-	deadline := time.Now().Add(e.maxWait)
-	for {
-		out, err := e.c.elb.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{*lb.LoadBalancerArn}})
-		if err != nil {
-			return err
-		}
-		state := string(out.LoadBalancers[0].State.Code)
-		if state != last {
-			p.say("  %s is %s", *lb.LoadBalancerName, state)
-			last = state
-		}
-		if state == string(types.LoadBalancerStateEnumActive) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s still %s after %v", *lb.LoadBalancerName, state, e.maxWait)
-		}
-		if err := sleep(ctx, e.poll); err != nil {
-			return err
-		}
-	}
 }
 
 // targetStates describes a target group's targets: "healthy 3" and, for
@@ -223,16 +196,13 @@ func chapter(ctx context.Context, p *printer, e *env, keep bool) (err error) {
 	if err := albStack.Validate(); err != nil {
 		return fmt.Errorf("translated stack: %w", err)
 	}
-	alb, err := e.c.apply(ctx, albStack, e.vpc, p.say)
+	alb, err := e.c.apply(ctx, "game-2048-ingress", albStack, e.vpc, e.poll, e.maxWait, p.say)
 	created = append(created, alb)
 	if err != nil {
 		return err
 	}
 	albLB := alb.LoadBalancers[albStack.LoadBalancers[0].Name]
 	albTG := alb.TargetGroups[albStack.TargetGroups[0].Name]
-	if err := e.waitActive(ctx, p, albLB); err != nil {
-		return err
-	}
 	if err := e.waitTargets(ctx, p, albTG, "healthy", allHealthy(len(e.endpoints))); err != nil {
 		return err
 	}
@@ -265,15 +235,12 @@ func chapter(ctx context.Context, p *printer, e *env, keep bool) (err error) {
 	if err := nlbStack.Validate(); err != nil {
 		return fmt.Errorf("translated stack: %w", err)
 	}
-	nlb, err := e.c.apply(ctx, nlbStack, e.vpc, p.say)
+	nlb, err := e.c.apply(ctx, "game-2048-nlb-service", nlbStack, e.vpc, e.poll, e.maxWait, p.say)
 	created = append(created, nlb)
 	if err != nil {
 		return err
 	}
 	nlbLB := nlb.LoadBalancers[nlbStack.LoadBalancers[0].Name]
-	if err := e.waitActive(ctx, p, nlbLB); err != nil {
-		return err
-	}
 	if err := e.waitTargets(ctx, p, nlb.TargetGroups[nlbStack.TargetGroups[0].Name], "healthy", allHealthy(len(e.endpoints))); err != nil {
 		return err
 	}
@@ -294,7 +261,7 @@ func chapter(ctx context.Context, p *printer, e *env, keep bool) (err error) {
 	enlb.SubnetSelector = publicSubnets
 	enlb.AddListener(elb.ProtocolTCP, 80, elb.Forward(etg))
 	p.say("first, infrastructure made outside Kubernetes: an NLB and an empty target group")
-	ex, err := e.c.apply(ctx, existing, e.vpc, p.say)
+	ex, err := e.c.apply(ctx, "existing-infrastructure", existing, e.vpc, e.poll, e.maxWait, p.say)
 	created = append(created, ex)
 	if err != nil {
 		return err
@@ -310,14 +277,11 @@ func chapter(ctx context.Context, p *printer, e *env, keep bool) (err error) {
 	etgARN := ex.TargetGroups["existing-target-group"]
 	p.say("read TargetGroupBinding %s: service %s:%d → %s", tgb.Metadata.Name, tgb.Spec.ServiceRef.Name, tgb.Spec.ServiceRef.Port, tgb.Spec.TargetGroupARN)
 	p.say("  (that ARN is the chapter's example, account 112233 in eu-central-1; bound here to the target group just created: %s)", etgARN)
-	if err := e.c.register(ctx, etgARN, e.endpoints); err != nil {
+	if err := e.c.register(ctx, ex, etgARN, e.endpoints); err != nil {
 		return err
 	}
 	p.say("registered the %d endpoints of %s", len(e.endpoints), tgb.Spec.ServiceRef.Name)
 	exLB := ex.LoadBalancers["existing-nlb"]
-	if err := e.waitActive(ctx, p, exLB); err != nil {
-		return err
-	}
 	if err := e.waitTargets(ctx, p, etgARN, "healthy", allHealthy(len(e.endpoints))); err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ func runLocal(ctx context.Context, p *printer, cfg config) (err error) {
 	p.say("3 web backends (the 3 replicas of deployment-2048): %s", strings.Join(addrs, ", "))
 
 	awsCfg := srv.Config()
-	c := clients{elb: elbv2.NewFromConfig(awsCfg), ec2: ec2.NewFromConfig(awsCfg)}
+	c := clients{cfg: awsCfg, elb: elbv2.NewFromConfig(awsCfg), ec2: ec2.NewFromConfig(awsCfg)}
 	vpc, subnets, err := createVPC(ctx, c)
 	if err != nil {
 		return err

@@ -14,8 +14,9 @@ import (
 
 // This file reads the chapter's manifests and turns them into elb stacks
 // the way the AWS Load Balancer Controller does, for the few annotations
-// these manifests use. It stands in for elb/kube (issue in progress), which
-// covers every annotation; the quickstart will switch to it when it lands.
+// these manifests use. It stands in for elb/kube (in progress on its own
+// branch), which covers every annotation; the quickstart switches to it
+// when it lands.
 
 // object is the part of a Kubernetes object the quickstart reads.
 type object struct {

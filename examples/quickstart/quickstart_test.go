@@ -74,7 +74,7 @@ func TestQuickstart(t *testing.T) {
 	if after["backend-3"] != 0 || after["backend-1"]+after["backend-2"] != 30 {
 		t.Errorf("after backend-3 stopped, ALB spread = %v", after)
 	}
-	for _, want := range []string{"subnets discovered by tag kubernetes.io/role/elb", "is active", "deleted the load balancers and target groups", "deleted the VPC and its subnets; done"} {
+	for _, want := range []string{"in subnets found by tag kubernetes.io/role/elb", ":active", "elb/provision plan", "deleted the load balancers and target groups", "deleted the VPC and its subnets; done"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
 		}

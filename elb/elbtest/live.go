@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httputil"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,6 +57,9 @@ type LiveOptions struct {
 //   - [LiveStacks.DialContext] is a dialer that does the same mapping for
 //     "dnsname:port" addresses; plug it into http.Transport.DialContext
 //     and use the DNS name in URLs unchanged.
+//   - [LiveStacks.FrontDoor] is an HTTP handler that serves every load
+//     balancer on one port, chosen by the Host header (LocalStack's edge
+//     port): curl -H "Host: <DNSName>" http://127.0.0.1:<port>/.
 //   - With LiveOptions.Listen binding listeners to their own ports on
 //     127.0.0.1 (root for ports below 1024), an /etc/hosts line mapping
 //     the DNS name to 127.0.0.1 makes any client work.
@@ -391,3 +396,43 @@ func liveAttrs(m map[string]string) []elb.Attribute {
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }
+
+// FrontDoor returns an HTTP handler that serves every load balancer by
+// its DNS name, as LocalStack's edge port does: a request whose Host is a
+// load balancer's DNSName (any port) goes to that load balancer's listener
+// on the Host's port, or on port 80 when the Host has no port or names a
+// port the load balancer has no listener on. The Host header is passed
+// unchanged, so host-header rules see the DNS name. Unknown hosts get 404.
+//
+//	go http.ListenAndServe("127.0.0.1:8080", live.FrontDoor())
+//	curl -H "Host: my-alb-123.us-east-1.elb.amazonaws.com" http://127.0.0.1:8080/
+func (ls *LiveStacks) FrontDoor() http.Handler {
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme = "http"
+			pr.Out.URL.Host = pr.In.Context().Value(frontDoorKey{}).(string)
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, port := r.Host, 80
+		if h, p, err := net.SplitHostPort(r.Host); err == nil {
+			host = h
+			if n, err := strconv.Atoi(p); err == nil {
+				port = n
+			}
+		}
+		addr, ok := ls.Addr(host, port)
+		if !ok {
+			addr, ok = ls.Addr(host, 80)
+		}
+		if !ok {
+			http.Error(w, "elbtest: no load balancer named "+host, http.StatusNotFound)
+			return
+		}
+		rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), frontDoorKey{}, addr)))
+	})
+}
+
+type frontDoorKey struct{}

@@ -117,6 +117,25 @@ func TestLiveModeServesTrafficAndReportsRealHealth(t *testing.T) {
 		t.Errorf("Addr(%s, 80) = %q, %v", *alb.DNSName, a, ok)
 	}
 
+	// The front door serves the load balancer by its DNS name in Host.
+	fd := httptest.NewServer(live.FrontDoor())
+	defer fd.Close()
+	for _, tc := range []struct {
+		host string
+		code int
+	}{{*alb.DNSName, 200}, {*alb.DNSName + ":80", 200}, {"unknown.example.com", 404}} {
+		req, _ := http.NewRequest("GET", fd.URL+"/", nil)
+		req.Host = tc.host
+		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.code {
+			t.Errorf("front door, Host %s: status %d, want %d", tc.host, resp.StatusCode, tc.code)
+		}
+	}
+
 	// A stopped backend turns unhealthy in DescribeTargetHealth and gets
 	// no more requests.
 	b2.srv.Close()
@@ -162,3 +181,63 @@ func TestLiveModeServesTrafficAndReportsRealHealth(t *testing.T) {
 type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
+
+// Rules created and deleted through the API route at once, and targets
+// registered later receive traffic.
+func TestLiveModeRulesAndLateTargets(t *testing.T) {
+	e, live := newLiveEnv(t)
+	ba, bb := newLiveBackend(t, "a"), newLiveBackend(t, "b")
+	mk := func(name string, b *liveBackend) types.TargetGroup {
+		out, err := e.elb.CreateTargetGroup(e.ctx, &elbv2.CreateTargetGroupInput{Name: aws.String(name), Protocol: types.ProtocolEnumHttp,
+			Port: aws.Int32(80), VpcId: aws.String(e.vpc), TargetType: types.TargetTypeEnumIp, HealthCheckIntervalSeconds: aws.Int32(5),
+			HealthCheckTimeoutSeconds: aws.Int32(2), HealthyThresholdCount: aws.Int32(2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.TargetGroups[0]
+	}
+	ta, tb := mk("a", ba), mk("b", bb)
+	reg := func(tg types.TargetGroup, b *liveBackend) {
+		if _, err := e.elb.RegisterTargets(e.ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
+			Targets: []types.TargetDescription{{Id: aws.String("127.0.0.1"), Port: aws.Int32(b.port)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg(ta, ba)
+	alb := e.alb("rules")
+	l := e.listener(alb.LoadBalancerArn, types.ProtocolEnumHttp, 80, forward(ta.TargetGroupArn))
+	rule, err := e.elb.CreateRule(e.ctx, &elbv2.CreateRuleInput{ListenerArn: l.ListenerArn, Priority: aws.Int32(10),
+		Conditions: pathRule("/b/*"), Actions: forward(tb.TargetGroupArn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg(tb, bb) // registered after the rule that uses its group
+	c := &http.Client{Transport: &http.Transport{DialContext: live.DialContext, DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	get := func(path string) string {
+		resp, err := c.Get("http://" + *alb.DNSName + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	pollUntil(t, 10*time.Second, "b healthy", func() bool {
+		return e.healthOf(tb.TargetGroupArn)[fmt.Sprintf("127.0.0.1:%d", bb.port)] == "healthy"
+	})
+	for _, tc := range []struct{ path, want string }{{"/", "a"}, {"/b/x", "b"}, {"/bx", "a"}} {
+		if got := get(tc.path); got != tc.want {
+			t.Errorf("GET %s answered by %q, want %q", tc.path, got, tc.want)
+		}
+	}
+	if _, err := e.elb.DeleteRule(e.ctx, &elbv2.DeleteRuleInput{RuleArn: rule.Rules[0].RuleArn}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get("/b/x"); got != "a" {
+		t.Errorf("after DeleteRule, /b/x answered by %q, want a", got)
+	}
+	// Group b is no longer used by any rule: its target is unused.
+	if h := e.healthOf(tb.TargetGroupArn)[fmt.Sprintf("127.0.0.1:%d", bb.port)]; h != "unused" {
+		t.Errorf("target of an unused group is %q, want unused", h)
+	}
+}

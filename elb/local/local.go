@@ -133,6 +133,15 @@ func (s *Stack) Apply(spec *elb.Stack) error {
 	if err != nil {
 		return err
 	}
+	var removed []*listener
+	defer func() {
+		// Removed listeners finish their in-flight requests (up to the
+		// shutdown timeout) without holding the lock: TargetHealth and
+		// Addr keep answering meanwhile.
+		for _, l := range removed {
+			l.close()
+		}
+	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -191,7 +200,8 @@ func (s *Stack) Apply(spec *elb.Stack) error {
 	}
 	for key, l := range s.listeners {
 		if !want[key] {
-			l.close()
+			l.cancel() // stop accepting now; wait for it after unlocking
+			removed = append(removed, l)
 			delete(s.listeners, key)
 		}
 	}

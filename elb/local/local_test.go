@@ -501,3 +501,33 @@ func TestHTTPSListener(t *testing.T) {
 		t.Errorf("HTTPS answer %q (TLS %v)", b, resp.TLS != nil)
 	}
 }
+
+func TestApplyAddsAndRemovesListeners(t *testing.T) {
+	w1 := newBackend(t, "web-1")
+	st := start(t, albStack([]*backend{w1}, nil))
+	s2 := albStack([]*backend{w1}, nil)
+	s2.LoadBalancers[0].AddListener(elb.ProtocolHTTP, 8080, elb.FixedResponse(200, "", "second"))
+	if err := st.Apply(s2); err != nil {
+		t.Fatal(err)
+	}
+	addr, ok := st.Addr("demo", 8080)
+	if !ok {
+		t.Fatal("listener 8080 not started")
+	}
+	if code, body := get(t, "http://"+addr+"/"); code != 200 || body != "second" {
+		t.Fatalf("listener 8080 answered %d %q", code, body)
+	}
+	if err := st.Apply(albStack([]*backend{w1}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.Addr("demo", 8080); ok {
+		t.Error("listener 8080 still listed after removal")
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Error("listener 8080 still accepts connections after removal")
+	}
+	if len(st.Listeners()) != 1 {
+		t.Errorf("Listeners() = %v", st.Listeners())
+	}
+}

@@ -35,6 +35,9 @@ type env struct {
 	// stopBackend stops backend i (0-based); nil where the quickstart
 	// does not own the backends (-aws).
 	stopBackend func(i int) (name string)
+	// reach says how a person reaches a load balancer's DNS name from a
+	// shell (-keep); nil prints the URL.
+	reach func(dnsName string) string
 }
 
 func (e *env) httpClient() *http.Client {
@@ -312,7 +315,13 @@ func chapter(ctx context.Context, p *printer, e *env, keep bool) (err error) {
 		}
 	}
 	if keep {
-		p.say("running; press Ctrl-C to clean up (ALB: %s, NLB: %s)", albURL, nlbURL)
+		how := func(dns string) string { return "http://" + dns + "/" }
+		if e.reach != nil {
+			how = e.reach
+		}
+		p.say("still running; press Ctrl-C to clean up. Try:")
+		p.say("  ALB: %s", how(*albLB.DNSName))
+		p.say("  NLB: %s", how(*nlbLB.DNSName))
 		<-ctx.Done()
 	}
 	return nil

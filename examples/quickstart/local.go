@@ -110,6 +110,21 @@ func runLocal(ctx context.Context, p *printer, cfg config) (err error) {
 		return backends[i].name
 	}
 	p.say("load balancer DNS names reach their local listeners through elbtest.LiveStacks.DialContext")
+	if cfg.Keep {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		fd := &http.Server{Handler: live.FrontDoor(), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = fd.Serve(ln) }()
+		defer fd.Close()
+		e.reach = func(dns string) string {
+			if a, ok := live.Addr(dns, 80); ok {
+				return fmt.Sprintf("curl http://%s/   or   curl -H 'Host: %s' http://%s/", a, dns, ln.Addr())
+			}
+			return dns
+		}
+	}
 	return chapter(ctx, p, e, cfg.Keep)
 }
 

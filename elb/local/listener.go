@@ -45,7 +45,7 @@ func (s *Stack) startListener(key ListenerKey, l *elb.LoadBalancer, ls *elb.List
 			return nil, fmt.Errorf("local: listener %s: %w", key, err)
 		}
 		nl.route.Store(rt)
-		hl := &lb.HTTPListener{ErrorLog: s.log, ShutdownTimeout: 5 * time.Second}
+		hl := &lb.HTTPListener{ErrorLog: s.log, ShutdownTimeout: 5 * time.Second, Metrics: s.httpMet}
 		if ls.Protocol == elb.ProtocolHTTPS {
 			certs, err := s.certificates(ls)
 			if err != nil {
@@ -54,7 +54,7 @@ func (s *Stack) startListener(key ListenerKey, l *elb.LoadBalancer, ls *elb.List
 			}
 			hl.Certificates = certs
 		}
-		nl.proxy = &lb.HTTPProxy{Router: nl, Name: l.Name, ErrorLog: s.log}
+		nl.proxy = &lb.HTTPProxy{Router: nl, Name: l.Name, ErrorLog: s.log, Metrics: s.httpMet}
 		hl.Handler = nl.proxy
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -249,6 +249,7 @@ type l4Listener struct {
 	udpDone chan struct{}
 	certs   []tls.Certificate
 	alpn    elb.ALPNPolicy
+	metrics *lb.L4Metrics
 	wg      sync.WaitGroup
 }
 
@@ -276,7 +277,7 @@ func (s *Stack) startL4(ctx context.Context, key ListenerKey, addr string, l *el
 	if err != nil {
 		return nil, err
 	}
-	x := &l4Listener{ctx: ctx, proto: ls.Protocol, alpn: ls.ALPNPolicy, log: s.log.Warn}
+	x := &l4Listener{ctx: ctx, proto: ls.Protocol, alpn: ls.ALPNPolicy, log: s.log.Warn, metrics: s.l4Met}
 	if ls.Protocol == elb.ProtocolTLS {
 		if x.certs, err = s.certificates(ls); err != nil {
 			return nil, err
@@ -356,6 +357,7 @@ func (x *l4Listener) switchTo(g *group, name string) {
 		p.TargetGroup = g.tg
 		p.ProxyProtocolV2 = attrs.ProxyProtocolV2
 		p.ConnectionTermination = attrs.ConnectionTermination
+		p.Metrics = x.metrics
 	}
 	if x.ln != nil {
 		old := x.handoff
@@ -401,7 +403,7 @@ func (x *l4Listener) switchTo(g *group, name string) {
 		ctx, cancel := context.WithCancel(x.ctx)
 		done := make(chan struct{})
 		x.udpStop, x.udpDone = cancel, done
-		p := &lb.UDPProxy{Name: name, TargetGroup: g.tg}
+		p := &lb.UDPProxy{Name: name, TargetGroup: g.tg, Metrics: x.metrics}
 		pc := x.pc
 		x.wg.Add(1)
 		go func() {

@@ -10,7 +10,10 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/lbkit/lbkit/elb"
+	"github.com/lbkit/lbkit/lb"
 )
 
 // Options configures a running stack. The zero value binds every listener
@@ -32,6 +35,10 @@ type Options struct {
 	// certificate ARN. Nil means one self-signed certificate for every
 	// listener.
 	Certificate func(arn string) (tls.Certificate, error)
+	// Metrics, if set, receives lb's Prometheus metrics of every listener
+	// (HTTP request and L4 connection metrics, labelled by listener and
+	// target group). Nil records none.
+	Metrics prometheus.Registerer
 	// Logger receives state changes and errors; nil discards.
 	Logger *slog.Logger
 }
@@ -70,6 +77,8 @@ type Stack struct {
 	groups    map[string]*group // by target group name
 	listeners map[ListenerKey]*listener
 	selfCert  *tls.Certificate
+	httpMet   *lb.HTTPMetrics
+	l4Met     *lb.L4Metrics
 	retired   []*group // replaced groups, closed with the stack
 }
 
@@ -97,6 +106,16 @@ func Start(ctx context.Context, spec *elb.Stack, opts Options) (*Stack, error) {
 		groups:    map[string]*group{},
 		listeners: map[ListenerKey]*listener{},
 		spec:      &elb.Stack{},
+	}
+	if opts.Metrics != nil {
+		var err error
+		if s.httpMet, err = lb.NewHTTPMetrics(opts.Metrics); err == nil {
+			s.l4Met, err = lb.NewL4Metrics(opts.Metrics)
+		}
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("local: metrics: %w", err)
+		}
 	}
 	if err := s.Apply(spec); err != nil {
 		s.Close()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"net"
 	"net/http"
@@ -529,5 +530,28 @@ func TestApplyAddsAndRemovesListeners(t *testing.T) {
 	}
 	if len(st.Listeners()) != 1 {
 		t.Errorf("Listeners() = %v", st.Listeners())
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	w1 := newBackend(t, "web-1")
+	reg := prometheus.NewRegistry()
+	st, err := local.Start(context.Background(), albStack([]*backend{w1}, nil), local.Options{TimeScale: 0.02, Metrics: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	addr, _ := st.Addr("demo", 80)
+	get(t, "http://"+addr+"/tea")
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mfs) == 0 {
+		t.Fatal("no metrics gathered")
+	}
+	// A second stack on the same registry is refused, not silently merged.
+	if _, err := local.Start(context.Background(), albStack(nil, nil), local.Options{Metrics: reg}); err == nil {
+		t.Error("a second stack registered the same metrics")
 	}
 }

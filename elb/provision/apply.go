@@ -37,8 +37,13 @@ func (p *Provisioner) Apply(ctx context.Context, stack *elb.Stack) (*Result, err
 // Options.Concurrency at once. A failed op stops the apply after its
 // phase's running ops finish; everything done is done, and the next Apply
 // continues from there (resources are found again by their tags, creates
-// of AWS are idempotent).
+// of AWS are idempotent). A plan is a snapshot: apply it soon after
+// planning; if AWS changed meanwhile an op may fail, and Apply (which
+// plans afresh) is the remedy.
 func (p *Provisioner) ApplyPlan(ctx context.Context, pl *Plan) (*Result, error) {
+	if pl == nil || pl.arns == nil {
+		return nil, ErrPlan
+	}
 	res := &Result{Plan: pl}
 	var done atomic.Int64
 	total := len(pl.Ops)

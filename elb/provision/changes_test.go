@@ -6,11 +6,13 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/lbkit/lbkit/elb"
 	"github.com/lbkit/lbkit/elb/elbtest"
@@ -209,38 +211,77 @@ func assertConverged(t *testing.T, e *env, p *provision.Provisioner, s *elb.Stac
 	}
 }
 
-// An apply cancelled at a random call, then run again, converges with no
-// duplicates and no orphans.
+// An apply cancelled at a random API call, then run again, converges
+// with no duplicates and no orphans; so does a cancelled Delete.
 func TestCancelledApplyConverges(t *testing.T) {
 	for seed := range uint64(20) {
 		t.Run("seed"+itoa(int(seed)), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, elbtest.Options{Seed: seed})
 			r := rand.New(rand.NewPCG(seed, 1))
-			stop := 1 + r.IntN(20)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			calls := 0
-			p := e.provisioner(t, "shop", func(o *provision.Options) {
-				o.Progress = func(provision.Progress) {
-					calls++
-					if calls == stop {
-						cancel()
-					}
+			for _, target := range []*elb.Stack{demoStack(), {}} {
+				stop := int64(1 + r.IntN(20))
+				ctx, cancel := context.WithCancel(context.Background())
+				var calls atomic.Int64
+				cfg := e.srv.Config()
+				cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+				client := elbv2.NewFromConfig(cfg, func(o *elbv2.Options) {
+					o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+						return st.Initialize.Add(middleware.InitializeMiddlewareFunc("cancelAt", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+							if calls.Add(1) == stop {
+								cancel()
+							}
+							return next.HandleInitialize(ctx, in)
+						}), middleware.Before)
+					})
+				})
+				p := e.provisioner(t, "shop", func(o *provision.Options) { o.ELBV2 = client })
+				_, _ = p.Apply(ctx, target) // may fail: cancelled
+				cancel()
+				p2 := e.provisioner(t, "shop")
+				if _, err := p2.Apply(context.Background(), target); err != nil {
+					t.Fatal(err)
 				}
-			})
-			_, _ = p.Apply(ctx, demoStack()) // may fail: cancelled
-			p2 := e.provisioner(t, "shop")
-			if _, err := p2.Apply(context.Background(), demoStack()); err != nil {
-				t.Fatal(err)
+				assertConverged(t, e, p2, target)
 			}
-			assertConverged(t, e, p2, demoStack())
-			if _, err := p2.Delete(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			assertConverged(t, e, p2, &elb.Stack{})
 		})
 	}
 }
 
-func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+n/10)) + string(rune('0'+n%10))) }
+func itoa(n int) string {
+	return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+n/10)) + string(rune('0'+n%10)))
+}
+
+// Adoption tags an untagged resource, after which the stack owns it
+// (and Delete removes it).
+func TestAdoptThenOwn(t *testing.T) {
+	e := newEnv(t, elbtest.Options{Seed: 15})
+	ctx := context.Background()
+	vpcs, err := e.ec2.DescribeVpcs(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.elb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("web"), Protocol: types.ProtocolEnumHttp,
+		Port: aws.Int32(8080), VpcId: vpcs.Vpcs[0].VpcId, TargetType: types.TargetTypeEnumIp}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.provisioner(t, "shop").Plan(ctx, demoStack()); !errors.Is(err, provision.ErrNotOwned) {
+		t.Fatalf("err %v, want ErrNotOwned", err)
+	}
+	p := e.provisioner(t, "shop", func(o *provision.Options) { o.Adopt = []string{"tg/web"} })
+	res, err := p.Apply(ctx, demoStack())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Plan.String(), "adopt") {
+		t.Fatalf("no adopt op:\n%s", res.Plan)
+	}
+	assertConverged(t, e, e.provisioner(t, "shop"), demoStack())
+	if _, err := e.provisioner(t, "shop").Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertConverged(t, e, e.provisioner(t, "shop"), &elb.Stack{})
+	if _, err := p.ApplyPlan(ctx, &provision.Plan{}); !errors.Is(err, provision.ErrPlan) {
+		t.Fatalf("ApplyPlan of a hand-made plan: %v", err)
+	}
+}

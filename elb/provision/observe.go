@@ -129,11 +129,14 @@ func (p *Provisioner) observe(ctx context.Context, needDefaultVPC bool, adoptabl
 	for _, tg := range o.tgs {
 		tgArns = append(tgArns, aws.ToString(tg.tg.TargetGroupArn))
 	}
-	p.describeTags(gctx, g, lbArns, lbTags)
-	p.describeTags(gctx, g, tgArns, tgTags)
+	// One DescribeTags takes ARNs of any kind: batch both together.
+	allTags := make([]map[string]string, len(lbArns)+len(tgArns))
+	p.describeTags(gctx, g, append(lbArns, tgArns...), allTags)
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	copy(lbTags, allTags[:len(lbArns)])
+	copy(tgTags, allTags[len(lbArns):])
 	for i, lb := range o.lbs {
 		lb.tags = lbTags[i]
 	}

@@ -44,22 +44,28 @@ var (
 	ErrInvalidStack = errors.New("provision: invalid stack")
 	// ErrOptions: Options are incomplete (no stack name, no clients).
 	ErrOptions = errors.New("provision: invalid options")
+	// ErrPlan: ApplyPlan was given a plan that Plan did not return (one
+	// decoded from JSON, say). Plan again and apply that.
+	ErrPlan = errors.New("provision: plan not made by Plan")
 )
 
-// ELBV2API is the subset of *elasticloadbalancingv2.Client the provisioner
-// calls. It is composed from the SDK's own per-operation interfaces so that
-// paginators and waiters accept it; *elasticloadbalancingv2.Client
+// ELBV2API is what the provisioner calls on Elastic Load Balancing v2,
+// composed of one narrow interface per resource; each is in turn composed
+// from the SDK's own per-operation interfaces, so that the SDK's
+// paginators and waiters accept it. *elasticloadbalancingv2.Client
 // satisfies it.
 type ELBV2API interface {
-	elbv2.DescribeLoadBalancersAPIClient
-	elbv2.DescribeTargetGroupsAPIClient
-	elbv2.DescribeListenersAPIClient
-	elbv2.DescribeRulesAPIClient
-	elbv2.DescribeTargetHealthAPIClient
+	LoadBalancerAPI
+	TargetGroupAPI
+	ListenerAPI
+	RuleAPI
+	TagsAPI
 	TargetsAPI
-	DescribeTags(context.Context, *elbv2.DescribeTagsInput, ...func(*elbv2.Options)) (*elbv2.DescribeTagsOutput, error)
-	AddTags(context.Context, *elbv2.AddTagsInput, ...func(*elbv2.Options)) (*elbv2.AddTagsOutput, error)
-	RemoveTags(context.Context, *elbv2.RemoveTagsInput, ...func(*elbv2.Options)) (*elbv2.RemoveTagsOutput, error)
+}
+
+// LoadBalancerAPI reads and writes load balancers.
+type LoadBalancerAPI interface {
+	elbv2.DescribeLoadBalancersAPIClient
 	CreateLoadBalancer(context.Context, *elbv2.CreateLoadBalancerInput, ...func(*elbv2.Options)) (*elbv2.CreateLoadBalancerOutput, error)
 	DeleteLoadBalancer(context.Context, *elbv2.DeleteLoadBalancerInput, ...func(*elbv2.Options)) (*elbv2.DeleteLoadBalancerOutput, error)
 	DescribeLoadBalancerAttributes(context.Context, *elbv2.DescribeLoadBalancerAttributesInput, ...func(*elbv2.Options)) (*elbv2.DescribeLoadBalancerAttributesOutput, error)
@@ -67,19 +73,41 @@ type ELBV2API interface {
 	SetSubnets(context.Context, *elbv2.SetSubnetsInput, ...func(*elbv2.Options)) (*elbv2.SetSubnetsOutput, error)
 	SetSecurityGroups(context.Context, *elbv2.SetSecurityGroupsInput, ...func(*elbv2.Options)) (*elbv2.SetSecurityGroupsOutput, error)
 	SetIpAddressType(context.Context, *elbv2.SetIpAddressTypeInput, ...func(*elbv2.Options)) (*elbv2.SetIpAddressTypeOutput, error)
+}
+
+// TargetGroupAPI reads and writes target groups.
+type TargetGroupAPI interface {
+	elbv2.DescribeTargetGroupsAPIClient
 	CreateTargetGroup(context.Context, *elbv2.CreateTargetGroupInput, ...func(*elbv2.Options)) (*elbv2.CreateTargetGroupOutput, error)
 	ModifyTargetGroup(context.Context, *elbv2.ModifyTargetGroupInput, ...func(*elbv2.Options)) (*elbv2.ModifyTargetGroupOutput, error)
 	DeleteTargetGroup(context.Context, *elbv2.DeleteTargetGroupInput, ...func(*elbv2.Options)) (*elbv2.DeleteTargetGroupOutput, error)
 	DescribeTargetGroupAttributes(context.Context, *elbv2.DescribeTargetGroupAttributesInput, ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupAttributesOutput, error)
 	ModifyTargetGroupAttributes(context.Context, *elbv2.ModifyTargetGroupAttributesInput, ...func(*elbv2.Options)) (*elbv2.ModifyTargetGroupAttributesOutput, error)
+}
+
+// ListenerAPI reads and writes listeners.
+type ListenerAPI interface {
+	elbv2.DescribeListenersAPIClient
 	CreateListener(context.Context, *elbv2.CreateListenerInput, ...func(*elbv2.Options)) (*elbv2.CreateListenerOutput, error)
 	ModifyListener(context.Context, *elbv2.ModifyListenerInput, ...func(*elbv2.Options)) (*elbv2.ModifyListenerOutput, error)
 	DeleteListener(context.Context, *elbv2.DeleteListenerInput, ...func(*elbv2.Options)) (*elbv2.DeleteListenerOutput, error)
 	DescribeListenerAttributes(context.Context, *elbv2.DescribeListenerAttributesInput, ...func(*elbv2.Options)) (*elbv2.DescribeListenerAttributesOutput, error)
 	ModifyListenerAttributes(context.Context, *elbv2.ModifyListenerAttributesInput, ...func(*elbv2.Options)) (*elbv2.ModifyListenerAttributesOutput, error)
+}
+
+// RuleAPI reads and writes listener rules.
+type RuleAPI interface {
+	elbv2.DescribeRulesAPIClient
 	CreateRule(context.Context, *elbv2.CreateRuleInput, ...func(*elbv2.Options)) (*elbv2.CreateRuleOutput, error)
 	ModifyRule(context.Context, *elbv2.ModifyRuleInput, ...func(*elbv2.Options)) (*elbv2.ModifyRuleOutput, error)
 	DeleteRule(context.Context, *elbv2.DeleteRuleInput, ...func(*elbv2.Options)) (*elbv2.DeleteRuleOutput, error)
+}
+
+// TagsAPI reads and writes tags of any ELBv2 resource.
+type TagsAPI interface {
+	DescribeTags(context.Context, *elbv2.DescribeTagsInput, ...func(*elbv2.Options)) (*elbv2.DescribeTagsOutput, error)
+	AddTags(context.Context, *elbv2.AddTagsInput, ...func(*elbv2.Options)) (*elbv2.AddTagsOutput, error)
+	RemoveTags(context.Context, *elbv2.RemoveTagsInput, ...func(*elbv2.Options)) (*elbv2.RemoveTagsOutput, error)
 }
 
 // TargetsAPI is what target registration needs: the narrow interface an
@@ -178,6 +206,9 @@ type RetryOptions struct {
 	// The context's deadline bounds them too.
 	MaxAttempts int
 }
+
+var _ ELBV2API = (*elbv2.Client)(nil)
+var _ EC2API = (*ec2.Client)(nil)
 
 // Provisioner reconciles stacks of one StackName with AWS. It is safe for
 // concurrent use; Apply calls for the same stack must not overlap.

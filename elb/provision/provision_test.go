@@ -31,6 +31,10 @@ func newEnv(t testing.TB, opts elbtest.Options) *env {
 	t.Helper()
 	srv := elbtest.NewServer(opts)
 	t.Cleanup(srv.Close)
+	// Close the client's idle connections first: a connection the
+	// transport dialed but never used is "new" to the server, and
+	// http.Server.Shutdown (in srv.Close) waits 5 s for those.
+	t.Cleanup(srv.Client().CloseIdleConnections)
 	cfg := srv.Config()
 	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
 	e := &env{srv: srv, elb: elbv2.NewFromConfig(cfg), ec2: ec2.NewFromConfig(cfg), opts: opts}

@@ -83,8 +83,19 @@ func (s *Stack) healthConfig(tg *elb.TargetGroup) (*healthcheck.Config, error) {
 	return &c, nil
 }
 
-// syncGroup returns old updated to tg when possible, or a new group.
-func (s *Stack) syncGroup(old *group, tg *elb.TargetGroup) (*group, error) {
+// groupPlan is what Apply will do to one target group, computed (and
+// checked) before anything changes.
+type groupPlan struct {
+	old   *group
+	spec  *elb.TargetGroup
+	shape string
+	hc    *healthcheck.Config
+	addrs map[string]elb.Target
+}
+
+// planGroup checks tg and decides how to get from old (nil: none) to it.
+// It changes nothing.
+func (s *Stack) planGroup(old *group, tg *elb.TargetGroup) (*groupPlan, error) {
 	switch tg.TargetType {
 	case elb.TargetTypeLambda, elb.TargetTypeALB:
 		if len(tg.Targets) > 0 {
@@ -95,6 +106,12 @@ func (s *Stack) syncGroup(old *group, tg *elb.TargetGroup) (*group, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := hc.ValidateWithin(s.limits()); err != nil {
+		return nil, fmt.Errorf("local: target group %s: %w", tg.Name, err)
+	}
+	if _, err := lb.ParseAlgorithm(string(tg.EffectiveAttributes().Algorithm)); err != nil {
+		return nil, fmt.Errorf("local: target group %s: %w", tg.Name, err)
+	}
 	addrs := map[string]elb.Target{}
 	for _, t := range tg.Targets {
 		a, err := s.resolve(tg, t)
@@ -103,25 +120,30 @@ func (s *Stack) syncGroup(old *group, tg *elb.TargetGroup) (*group, error) {
 		}
 		addrs[a] = t
 	}
-	shape := shapeOf(tg)
-	if old != nil && old.shape == shape {
-		if *old.hc != *hc {
+	return &groupPlan{old: old, spec: tg, shape: shapeOf(tg), hc: hc, addrs: addrs}, nil
+}
+
+// apply carries out a plan: old updated in place when its shape is
+// unchanged, or a new group.
+func (s *Stack) applyGroup(p *groupPlan) (*group, error) {
+	if old := p.old; old != nil && old.shape == p.shape {
+		if *old.hc != *p.hc {
 			if m := old.tg.HealthMonitor(); m != nil {
-				if err := m.SetConfig(*hc); err != nil {
-					return nil, fmt.Errorf("local: target group %s: %w", tg.Name, err)
+				if err := m.SetConfig(*p.hc); err != nil {
+					return nil, fmt.Errorf("local: target group %s: %w", p.spec.Name, err)
 				}
 			}
-			old.hc = hc
+			old.hc = p.hc
 		}
-		old.spec = tg
-		old.syncTargets(addrs)
+		old.spec = p.spec
+		old.syncTargets(p.addrs)
 		return old, nil
 	}
-	g, err := s.newGroup(tg, shape, hc)
+	g, err := s.newGroup(p.spec, p.shape, p.hc)
 	if err != nil {
 		return nil, err
 	}
-	g.syncTargets(addrs)
+	g.syncTargets(p.addrs)
 	return g, nil
 }
 

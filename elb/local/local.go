@@ -168,19 +168,33 @@ func (s *Stack) Apply(spec *elb.Stack) error {
 	}
 	// 1. Target groups: create or update; keep the old ones until routes
 	// no longer point at them.
-	newGroups := map[string]*group{}
+	// Every group is checked before any changes, so that a bad group
+	// (an unresolvable target, a health check out of range) changes
+	// nothing.
 	var errs []error
+	plans := make([]*groupPlan, 0, len(c.TargetGroups))
 	for _, tg := range c.TargetGroups {
-		old := s.groups[tg.Name]
-		g, err := s.syncGroup(old, tg)
+		p, err := s.planGroup(s.groups[tg.Name], tg)
 		if err != nil {
 			errs = append(errs, err)
-			if old != nil {
-				newGroups[tg.Name] = old
+			continue
+		}
+		plans = append(plans, p)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	newGroups := map[string]*group{}
+	for _, p := range plans {
+		g, err := s.applyGroup(p)
+		if err != nil {
+			errs = append(errs, err)
+			if p.old != nil {
+				newGroups[p.spec.Name] = p.old
 			}
 			continue
 		}
-		newGroups[tg.Name] = g
+		newGroups[p.spec.Name] = g
 	}
 	if len(errs) > 0 {
 		// Groups created in this call are not referenced yet: close them.

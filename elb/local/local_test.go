@@ -258,6 +258,18 @@ func TestApplyInvalidChangesNothing(t *testing.T) {
 	if code, body := get(t, "http://"+addr+"/tea"); code != 418 {
 		t.Errorf("after a rejected Apply: %d %q", code, body)
 	}
+	// A group that cannot run (an instance target, with no Resolve) is
+	// caught before the groups before it change.
+	w2 := newBackend(t, "web-2")
+	bad = albStack([]*backend{w1, w2}, nil)
+	bad.TargetGroups[1].TargetType = elb.TargetTypeInstance
+	bad.TargetGroups[1].Targets = []elb.Target{{ID: "i-0123456789abcdef0"}}
+	if err := st.Apply(bad); err == nil || !strings.Contains(err.Error(), "Options.Resolve") {
+		t.Fatalf("Apply with an instance target = %v", err)
+	}
+	if hs, _ := st.TargetHealth("web"); len(hs) != 1 {
+		t.Errorf("web has %d targets after a rejected Apply, want 1", len(hs))
+	}
 }
 
 func TestUnhealthyTargetIsAvoided(t *testing.T) {

@@ -25,13 +25,17 @@
 // port). Targets are dialled at their ID and port for ip target groups;
 // Options.Resolve maps instance IDs (or anything else) to addresses.
 // Options.TimeScale speeds up health checks and deregistration delays for
-// demos and tests (0.05 runs a 30 s interval every 1.5 s).
+// demos and tests (0.05 runs a 30 s interval every 1.5 s). Options.Metrics
+// registers lb's Prometheus metrics on the caller's registry.
 //
 // [Stack.Apply] diffs the running stack against a new spec: listeners that
 // stay keep their socket, their routes are swapped atomically (a request
 // is routed by the old or the new rules, never by neither); target groups
 // that stay keep their targets' health, new targets are registered and
 // removed ones drain for the deregistration delay (ending early when idle).
+// Every target group is checked before anything changes, so a spec that
+// does not validate, or a target that cannot be resolved, changes nothing;
+// a listener that cannot bind is reported after the rest was applied.
 //
 // [Explain] is the offline half: for a stack and a request, which listener,
 // rule, action and target group — with the stack's lint findings — as a

@@ -20,6 +20,7 @@ import (
 
 	"github.com/lbkit/lbkit/elb"
 	"github.com/lbkit/lbkit/elb/local"
+	"github.com/lbkit/lbkit/lb"
 )
 
 // backend is a real HTTP server that names itself.
@@ -316,6 +317,11 @@ func echoServer(t *testing.T, name string) net.Listener {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveEcho(t, ln, name)
+	return ln
+}
+
+func serveEcho(t *testing.T, ln net.Listener, name string) {
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Add(1)
@@ -337,7 +343,6 @@ func echoServer(t *testing.T, name string) net.Listener {
 			}()
 		}
 	}()
-	return ln
 }
 
 func nlbStack(tgName string, targets ...net.Listener) *elb.Stack {
@@ -445,6 +450,11 @@ func udpEcho(t *testing.T, name string) *net.UDPConn {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveUDPEcho(t, pc, name)
+	return pc
+}
+
+func serveUDPEcho(t *testing.T, pc *net.UDPConn, name string) {
 	done := make(chan struct{})
 	t.Cleanup(func() { pc.Close(); <-done })
 	go func() {
@@ -458,7 +468,6 @@ func udpEcho(t *testing.T, name string) *net.UDPConn {
 			pc.WriteToUDP([]byte(name+": "+string(buf[:n])), from)
 		}
 	}()
-	return pc
 }
 
 func TestNLBUDP(t *testing.T) {
@@ -567,4 +576,65 @@ func TestMetrics(t *testing.T) {
 	if _, err := local.Start(context.Background(), albStack(nil, nil), local.Options{Metrics: reg}); err == nil {
 		t.Error("a second stack registered the same metrics")
 	}
+}
+
+func TestNLBTCPUDP(t *testing.T) {
+	// One target answering on TCP and UDP on the same port.
+	ln, pc, err := lb.ListenTCPUDP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Free the pair and bind it again with echo servers.
+	pc.Close()
+	ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	echoServerAt(t, "both", ln.Addr().String())
+	udpEchoAt(t, "both", ln.Addr().String())
+	s := &elb.Stack{}
+	tg := s.AddTargetGroup(elb.NewTargetGroup("both", elb.ProtocolTCPUDP, 53, elb.TargetTypeIP))
+	tg.VPCID = "vpc-1"
+	tg.HealthCheck = elb.HealthCheck{Protocol: elb.ProtocolTCP, IntervalSeconds: 5, TimeoutSeconds: 2, HealthyThreshold: 2, UnhealthyThreshold: 2}
+	tg.Targets = []elb.Target{{ID: "127.0.0.1", Port: port}}
+	n := s.AddLoadBalancer(elb.NewNetworkLoadBalancer("dns"))
+	n.Subnets = []string{"subnet-a"}
+	n.AddListener(elb.ProtocolTCPUDP, 53, elb.Forward(tg))
+	st := start(t, s)
+	addr, _ := st.Addr("dns", 53)
+	waitFor(t, 5*time.Second, "target healthy", allHealthy(t, st, "both", 1))
+	if got := echo(t, addr, "tcp"); got != "both: tcp" {
+		t.Errorf("TCP answer %q", got)
+	}
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte("udp"))
+	buf := make([]byte, 100)
+	k, err := c.Read(buf)
+	if err != nil || string(buf[:k]) != "both: udp" {
+		t.Errorf("UDP answer %q, %v", buf[:k], err)
+	}
+}
+
+func echoServerAt(t *testing.T, name, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot bind %s again: %v", addr, err)
+	}
+	serveEcho(t, ln, name)
+	return ln
+}
+
+func udpEchoAt(t *testing.T, name, addr string) *net.UDPConn {
+	t.Helper()
+	ua, _ := net.ResolveUDPAddr("udp", addr)
+	pc, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		t.Skipf("cannot bind UDP %s: %v", addr, err)
+	}
+	serveUDPEcho(t, pc, name)
+	return pc
 }

@@ -48,6 +48,9 @@
 // routing; targets see the proxy's address), reach lambda or alb targets,
 // or implement SSL policies: HTTPS and TLS listeners use a self-signed
 // certificate unless Options.Certificate provides one. A UDP listener whose
-// target group changes is restarted (its flows start over). The API is v0
+// target group changes is restarted (its flows start over). A listener
+// whose protocol changes is a new listener: with a fixed address
+// (Options.Listen) the new one binds before the old one is closed, so
+// change the protocol in two Applies (remove, then add). The API is v0
 // and experimental.
 package local

@@ -27,10 +27,11 @@ type TargetHealth struct {
 	InFlight int64
 }
 
-// ErrNoTargetGroup is returned for a target group that is not running.
-type ErrNoTargetGroup struct{ Name string }
+// TargetGroupNotFoundError is returned by TargetHealth for a target group
+// that is not running.
+type TargetGroupNotFoundError struct{ Name string }
 
-func (e *ErrNoTargetGroup) Error() string {
+func (e *TargetGroupNotFoundError) Error() string {
 	return fmt.Sprintf("local: target group %q is not in the running stack", e.Name)
 }
 
@@ -48,7 +49,7 @@ func (s *Stack) TargetHealth(name string) ([]TargetHealth, error) {
 	}
 	s.mu.Unlock()
 	if g == nil {
-		return nil, &ErrNoTargetGroup{Name: name}
+		return nil, &TargetGroupNotFoundError{Name: name}
 	}
 	return g.health(), nil
 }

@@ -638,3 +638,25 @@ func udpEchoAt(t *testing.T, name, addr string) *net.UDPConn {
 	serveUDPEcho(t, pc, name)
 	return pc
 }
+
+func TestNLBTLSListener(t *testing.T) {
+	e := echoServer(t, "tls-backend")
+	s := nlbStack("tcp-tls", e)
+	l := s.LoadBalancers[0].Listeners[0]
+	l.Protocol, l.Port = elb.ProtocolTLS, 443
+	l.Certificates = []string{"arn:aws:acm:us-east-1:123456789012:certificate/x"}
+	st := start(t, s)
+	addr, _ := st.Addr("echo", 443)
+	waitFor(t, 5*time.Second, "target healthy", allHealthy(t, st, "tcp-tls", 1))
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintln(c, "hi")
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "tls-backend: hi" {
+		t.Fatalf("TLS answer %q, %v", line, err)
+	}
+}

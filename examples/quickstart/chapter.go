@@ -16,6 +16,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/lbkit/lbkit/elb"
+	"github.com/lbkit/lbkit/elb/local"
 )
 
 // The chapter's manifests, verbatim.
@@ -198,6 +199,14 @@ func chapter(ctx context.Context, p *printer, e *env, keep bool) (err error) {
 	albStack.Defaults()
 	if err := albStack.Validate(); err != nil {
 		return fmt.Errorf("translated stack: %w", err)
+	}
+	// Offline first: where would a request go? (elb/local.Explain, the
+	// same rule evaluation the running ALB uses.)
+	req, _ := local.NewRequest("GET", "http://game.example.com/index.html")
+	if ex, err := local.Explain(albStack, albStack.LoadBalancers[0].Name, 80, req); err == nil {
+		for _, line := range strings.Split(strings.TrimRight(ex.String(), "\n"), "\n") {
+			p.say("explain: %s", strings.TrimSpace(line))
+		}
 	}
 	alb, err := e.c.apply(ctx, "game-2048-ingress", albStack, e.vpc, e.poll, e.maxWait, p.say)
 	created = append(created, alb)

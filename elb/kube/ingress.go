@@ -473,6 +473,7 @@ func healthPort(a *annotations, name string) string {
 // servicePort finds the Service's port by number or name. Without the
 // Service in the manifest a numeric port stands for itself.
 func servicePort(svc *corev1.Service, port intstr.IntOrString) (corev1.ServicePort, error) {
+	port = intstr.Parse(port.String()) // "80" in an annotation is port 80
 	if svc == nil {
 		if port.Type == intstr.Int {
 			return corev1.ServicePort{Port: port.IntVal, TargetPort: port, Protocol: corev1.ProtocolTCP}, nil

@@ -70,6 +70,9 @@ func TestChapterManifests(t *testing.T) {
 					}
 				}
 			}
+			if err := s.Validate(); err != nil {
+				t.Errorf("the stack does not validate: %v", err)
+			}
 			js, err := elb.Marshal(s)
 			if err != nil {
 				t.Fatal(err)

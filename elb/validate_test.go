@@ -454,3 +454,19 @@ func TestTargetGroupAttributeKeys(t *testing.T) {
 		}
 	}
 }
+
+// NLB TCP health checks may have a timeout equal to the interval (the AWS
+// Load Balancer Controller's Service defaults are 10 s and 10 s); only
+// HTTP and HTTPS checks need it smaller.
+func TestTCPHealthCheckTimeoutMayEqualInterval(t *testing.T) {
+	tg := NewTargetGroup("tcp-equal", ProtocolTCP, 80, TargetTypeIP)
+	tg.VPCID = "vpc-1"
+	tg.HealthCheck.IntervalSeconds, tg.HealthCheck.TimeoutSeconds = 10, 10
+	if err := ValidateHealthCheck(tg); err != nil {
+		t.Errorf("TCP check 10/10: %v", err)
+	}
+	tg.HealthCheck.Protocol = ProtocolHTTP
+	if err := ValidateHealthCheck(tg); err == nil {
+		t.Error("HTTP check 10/10 accepted")
+	}
+}

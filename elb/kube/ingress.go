@@ -75,6 +75,14 @@ var unsupportedIngress = map[string]string{
 	"frontend-nlb-healthcheck-success-codes":             "frontend NLBs are not modelled",
 }
 
+// targetGroupKeys are the target-group annotations, read per backend with
+// the Service's own annotations taking precedence.
+var targetGroupKeys = []string{
+	"target-type", "backend-protocol", "backend-protocol-version", "healthcheck-protocol", "healthcheck-port",
+	"healthcheck-path", "healthcheck-interval-seconds", "healthcheck-timeout-seconds", "healthy-threshold-count",
+	"unhealthy-threshold-count", "success-codes", "target-group-attributes",
+}
+
 // ingressMember is one Ingress of a group with its annotations.
 type ingressMember struct {
 	ing   *networkingv1.Ingress
@@ -256,6 +264,9 @@ func (t *translator) ingressGroup(key string, ms []*ingressMember) {
 		}
 	}
 	for _, m := range ms {
+		for _, k := range targetGroupKeys { // read per backend, in ingressTargetGroup
+			m.ann.used[k] = true
+		}
 		t.unsupported = append(t.unsupported, m.ann.unused(unsupportedIngress)...)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/lbkit/lbkit/elb"
+	"github.com/lbkit/lbkit/elb/kube"
 	"github.com/lbkit/lbkit/elb/local"
 )
 
@@ -153,16 +154,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func readFile(name string) ([]object, error) {
-	b, err := manifests.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
-	return readManifests(b)
-}
-
 // chapter plays the chapter in e. Everything it creates is deleted before
 // it returns, also on error.
+// refs lists object references for a line of output.
+func refs(rs []kube.ObjectRef) string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.String()
+	}
+	return strings.Join(out, ", ")
+}
+
 func chapter(ctx context.Context, p *printer, e *env, keep bool) (err error) {
 	var created []*provisioned
 	defer func() {
@@ -185,21 +187,18 @@ func chapter(ctx context.Context, p *printer, e *env, keep bool) (err error) {
 	if err != nil {
 		return err
 	}
-	dep, svc, ing := find(objs, "Deployment"), find(objs, "Service"), find(objs, "Ingress")
-	if dep == nil || svc == nil || ing == nil {
-		return fmt.Errorf("2048_full.yaml: want a Deployment, a Service and an Ingress")
+	if len(objs.Ingresses) != 1 || len(objs.Services) != 1 {
+		return fmt.Errorf("2048_full.yaml: want an Ingress and a Service")
 	}
-	p.say("read %d objects: Deployment %s (%d replicas), Service %s, Ingress %s (class %s, scheme %s, target-type %s)",
-		len(objs), dep.Metadata.Name, dep.Spec.Replicas, svc.Metadata.Name, ing.Metadata.Name, ing.Spec.IngressClassName,
-		ing.Metadata.Annotations["alb.ingress.kubernetes.io/scheme"], ing.Metadata.Annotations["alb.ingress.kubernetes.io/target-type"])
-	albStack, err := ingressStack(ing, e.vpc, e.endpoints)
+	ing, svc := objs.Ingresses[0], objs.Services[0]
+	p.say("read Ingress %s (class %s, scheme %s, target-type %s), Service %s; passed over: %s",
+		ing.Name, *ing.Spec.IngressClassName, ing.Annotations[kube.IngressPrefix+"scheme"], ing.Annotations[kube.IngressPrefix+"target-type"],
+		svc.Name, refs(objs.Skipped))
+	tr, err := translate(p, objs, e.vpc, e.endpoints)
 	if err != nil {
 		return err
 	}
-	albStack.Defaults()
-	if err := albStack.Validate(); err != nil {
-		return fmt.Errorf("translated stack: %w", err)
-	}
+	albStack := tr.Stack
 	// Offline first: where would a request go? (elb/local.Explain, the
 	// same rule evaluation the running ALB uses.)
 	req, _ := local.NewRequest("GET", "http://game.example.com/index.html")
@@ -231,22 +230,17 @@ func chapter(ctx context.Context, p *printer, e *env, keep bool) (err error) {
 	if err != nil {
 		return err
 	}
-	nsvc := find(objs, "Service")
-	if nsvc == nil {
-		return fmt.Errorf("nlb-service.yaml: no Service")
+	if len(objs.Services) != 1 {
+		return fmt.Errorf("nlb-service.yaml: want one Service")
 	}
-	p.say("read Service %s (load-balancer-type %s, nlb-target-type %s, scheme %s)", nsvc.Metadata.Name,
-		nsvc.Metadata.Annotations["service.beta.kubernetes.io/aws-load-balancer-type"],
-		nsvc.Metadata.Annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"],
-		nsvc.Metadata.Annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"])
-	nlbStack, err := serviceStack(nsvc, e.vpc, e.endpoints)
+	nsvc := objs.Services[0]
+	p.say("read Service %s (load-balancer-type %s, nlb-target-type %s, scheme %s)", nsvc.Name,
+		nsvc.Annotations[kube.ServicePrefix+"type"], nsvc.Annotations[kube.ServicePrefix+"nlb-target-type"], nsvc.Annotations[kube.ServicePrefix+"scheme"])
+	tr, err = translate(p, objs, e.vpc, e.endpoints)
 	if err != nil {
 		return err
 	}
-	nlbStack.Defaults()
-	if err := nlbStack.Validate(); err != nil {
-		return fmt.Errorf("translated stack: %w", err)
-	}
+	nlbStack := tr.Stack
 	nlb, err := e.c.apply(ctx, "game-2048-nlb-service", nlbStack, e.vpc, e.poll, e.maxWait, p.say)
 	created = append(created, nlb)
 	if err != nil {
@@ -270,7 +264,7 @@ func chapter(ctx context.Context, p *printer, e *env, keep bool) (err error) {
 	etg.VPCID = e.vpc
 	etg.HealthCheck = elb.HealthCheck{Protocol: elb.ProtocolTCP, IntervalSeconds: 10, TimeoutSeconds: 5, HealthyThreshold: 3, UnhealthyThreshold: 3}
 	enlb := existing.AddLoadBalancer(elb.NewNetworkLoadBalancer("existing-nlb"))
-	enlb.SubnetSelector = publicSubnets
+	enlb.SubnetSelector = &elb.SubnetSelector{Tags: elb.Tags{elb.TagRoleELB: ""}}
 	enlb.AddListener(elb.ProtocolTCP, 80, elb.Forward(etg))
 	p.say("first, infrastructure made outside Kubernetes: an NLB and an empty target group")
 	ex, err := e.c.apply(ctx, "existing-infrastructure", existing, e.vpc, e.poll, e.maxWait, p.say)
@@ -282,17 +276,25 @@ func chapter(ctx context.Context, p *printer, e *env, keep bool) (err error) {
 	if err != nil {
 		return err
 	}
-	tgb := find(objs, "TargetGroupBinding")
-	if tgb == nil {
-		return fmt.Errorf("targetgroupbinding.yaml: no TargetGroupBinding")
-	}
-	etgARN := ex.TargetGroups["existing-target-group"]
-	p.say("read TargetGroupBinding %s: service %s:%d → %s", tgb.Metadata.Name, tgb.Spec.ServiceRef.Name, tgb.Spec.ServiceRef.Port, tgb.Spec.TargetGroupARN)
-	p.say("  (that ARN is the chapter's example, account 112233 in eu-central-1; bound here to the target group just created: %s)", etgARN)
-	if err := e.c.register(ctx, ex, etgARN, e.endpoints); err != nil {
+	// The binding's Service is the NLB Service of the previous manifest.
+	objs.Services = append(objs.Services, nsvc)
+	tr, err = translate(p, objs, e.vpc, e.endpoints)
+	if err != nil {
 		return err
 	}
-	p.say("registered the %d endpoints of %s", len(e.endpoints), tgb.Spec.ServiceRef.Name)
+	if len(tr.Bindings) != 1 {
+		return fmt.Errorf("targetgroupbinding.yaml: want one TargetGroupBinding")
+	}
+	tgb := tr.Bindings[0]
+	etgARN := ex.TargetGroups["existing-target-group"]
+	ref := tgb.Source.Spec.ServiceRef
+	p.say("read TargetGroupBinding %s: service %s:%s → %s", tgb.Object.Name, ref.Name, ref.Port.String(), tgb.TargetGroupARN)
+	p.say("  (that ARN is the chapter's example, account 112233 in eu-central-1; bound here to the target group just created: %s)", etgARN)
+	binder := &kube.Binder{Provisioner: ex.prov, Client: e.c.elb}
+	if _, err := binder.Bind(ctx, tgb, etgARN); err != nil {
+		return err
+	}
+	p.say("registered the %d endpoints of %s (status: %s)", len(tgb.Targets), ref.Name, tgb.Source.Status.Conditions[0].Message)
 	exLB := ex.LoadBalancers["existing-nlb"]
 	if err := e.waitTargets(ctx, p, etgARN, "healthy", allHealthy(len(e.endpoints))); err != nil {
 		return err

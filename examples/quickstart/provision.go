@@ -86,13 +86,6 @@ func (c clients) apply(ctx context.Context, stackName string, s *elb.Stack, vpc 
 	return p, err
 }
 
-// register is what a TargetGroupBinding does: it makes the target group's
-// targets the service's endpoints, by diff (elb/provision's SyncTargets).
-func (c clients) register(ctx context.Context, p *provisioned, arn string, targets []elb.Target) error {
-	_, err := p.prov.SyncTargets(ctx, c.elb, arn, targets)
-	return err
-}
-
 // remove deletes every resource of the stack (elb/provision's Delete
 // only touches resources carrying the stack's ownership tags).
 func (c clients) remove(ctx context.Context, p *provisioned) error {

@@ -20,12 +20,12 @@ deps:
 ## test: the README's test command
 test: deps
 	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(TESTFLAGS) ./...
-	cd proxyproto/interop && $(GO) test -race -shuffle=on -count=1 -timeout 5m $(TESTFLAGS) ./...
+	cd proxyproto/interop && $(GO) test -mod=mod -race -shuffle=on -count=1 -timeout 5m $(TESTFLAGS) ./...
 
 ## generate: generated code (DeepCopy of the TargetGroupBinding CRD types)
 DEEPCOPY_GEN ?= k8s.io/code-generator/cmd/deepcopy-gen@v0.37.2
 generate:
-	$(GO) run $(DEEPCOPY_GEN) --go-header-file elb/kube/hack/boilerplate.go.txt --output-file zz_generated.deepcopy.go ./elb/kube/apis/elbv2/v1beta1
+	$(GO) run $(DEEPCOPY_GEN) --go-header-file tools/boilerplate.go.txt --output-file zz_generated.deepcopy.go ./elb/kube
 
 ## lint: formatting, vet and staticcheck
 lint:

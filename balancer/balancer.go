@@ -1,8 +1,10 @@
 package balancer
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -97,6 +99,38 @@ type Flow struct {
 // fixed byte layout), so separate forwarders agree. IPv4 and its
 // IPv4-mapped IPv6 form hash alike.
 func (f Flow) Hash() uint64 {
+	s := f.Src.Addr().As16()
+	d := f.Dst.Addr().As16()
+	sp, dp := f.Src.Port(), f.Dst.Port()
+	// xxh64 of the 37 bytes src(16) dst(16) sport(2, big endian)
+	// dport(2, big endian) proto(1), unrolled for that one length;
+	// flowBytes and TestFlowHashUnrolled keep it equal to the generic form.
+	seed := flowSeed // a variable: the sums below wrap, as XXH64 intends
+	v1 := xxRound(seed+xxPrime1+xxPrime2, binary.LittleEndian.Uint64(s[0:8]))
+	v2 := xxRound(seed+xxPrime2, binary.LittleEndian.Uint64(s[8:16]))
+	v3 := xxRound(seed, binary.LittleEndian.Uint64(d[0:8]))
+	v4 := xxRound(seed-xxPrime1, binary.LittleEndian.Uint64(d[8:16]))
+	h := bits.RotateLeft64(v1, 1) + bits.RotateLeft64(v2, 7) + bits.RotateLeft64(v3, 12) + bits.RotateLeft64(v4, 18)
+	h = xxMerge(h, v1)
+	h = xxMerge(h, v2)
+	h = xxMerge(h, v3)
+	h = xxMerge(h, v4)
+	h += 37
+	tail := uint32(sp>>8) | uint32(sp&0xff)<<8 | uint32(dp>>8)<<16 | uint32(dp&0xff)<<24
+	h ^= uint64(tail) * xxPrime1
+	h = bits.RotateLeft64(h, 23)*xxPrime2 + xxPrime3
+	h ^= uint64(f.Proto) * xxPrime5
+	h = bits.RotateLeft64(h, 11) * xxPrime1
+	h ^= h >> 33
+	h *= xxPrime2
+	h ^= h >> 29
+	h *= xxPrime3
+	h ^= h >> 32
+	return h
+}
+
+// flowBytes is the byte layout Flow.Hash hashes.
+func flowBytes(f Flow) [37]byte {
 	var b [37]byte
 	s := f.Src.Addr().As16()
 	d := f.Dst.Addr().As16()
@@ -106,7 +140,7 @@ func (f Flow) Hash() uint64 {
 	b[32], b[33] = byte(sp>>8), byte(sp)
 	b[34], b[35] = byte(dp>>8), byte(dp)
 	b[36] = f.Proto
-	return xxh64(b[:], flowSeed)
+	return b
 }
 
 // IsValid reports whether f has a valid source and destination.
@@ -182,9 +216,10 @@ type Picker interface {
 // Pick and Picker may be called concurrently with Update from any number of
 // goroutines. Picks that started before the swap finish on the old picker.
 type Balancer interface {
-	// Update replaces the endpoint set. An invalid set (empty or duplicate
-	// Addr) returns an error wrapping ErrInvalidEndpoint and changes
-	// nothing. An empty set is valid: picks then fail with ErrNoEndpoint.
+	// Update replaces the endpoint set. An invalid set (an empty or
+	// duplicate Addr, an unknown Status, more endpoints than the algorithm
+	// holds: 65535 for Maglev) returns an error wrapping
+	// ErrInvalidEndpoint and changes nothing. An empty set is valid: picks then fail with ErrNoEndpoint.
 	Update(State) error
 	// Picker returns the current picker, for callers that want to pick
 	// several times from one consistent snapshot.
@@ -297,8 +332,9 @@ var (
 	// picker gives the same answer. The error returned by Pick is a
 	// *NoEndpointError with the counts.
 	ErrNoEndpoint = errors.New("balancer: no endpoint available")
-	// ErrInvalidEndpoint means Update was given an endpoint with an empty
-	// or duplicate Addr; nothing was changed.
+	// ErrInvalidEndpoint means Update was given an invalid set (an empty
+	// or duplicate Addr, an unknown Status, too many endpoints); nothing
+	// was changed.
 	ErrInvalidEndpoint = errors.New("balancer: invalid endpoint")
 	// ErrInvalidConfig means a standalone table was asked for with invalid
 	// parameters (see NewMaglevTable).

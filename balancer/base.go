@@ -33,7 +33,7 @@ type endpointSet struct {
 	drain      []Endpoint
 	drainW     []float64
 	drainLoads []*endpointLoad
-	rand       func() uint64
+	rand       randSource
 	noEndpoint *NoEndpointError
 	// inflight is the balancer's total in-flight count (bounded load).
 	inflight *atomic.Int64
@@ -69,7 +69,7 @@ type base struct {
 	alg      algorithm
 	opts     BuildOptions
 	clock    Clock
-	rand     func() uint64
+	rand     randSource
 	cur      atomic.Pointer[pickerRef]
 	inflight atomic.Int64
 
@@ -91,7 +91,7 @@ func newBase(alg algorithm, opts BuildOptions) *base {
 		alg:        alg,
 		opts:       opts,
 		clock:      opts.Clock,
-		rand:       opts.Rand,
+		rand:       randSource{opts.Rand},
 		loads:      map[string]*endpointLoad{},
 		since:      map[string]time.Time{},
 		wasHealthy: map[string]bool{},
@@ -99,15 +99,46 @@ func newBase(alg algorithm, opts BuildOptions) *base {
 	if b.clock == nil {
 		b.clock = SystemClock{}
 	}
-	if b.rand == nil {
-		b.rand = rand.Uint64
-	}
 	b.cur.Store(&pickerRef{errPicker{&NoEndpointError{}}})
 	return b
 }
 
-func (b *base) Picker() Picker                         { return b.cur.Load().p }
-func (b *base) Pick(info PickInfo) (PickResult, error) { return b.cur.Load().p.Pick(info) }
+func (b *base) Picker() Picker { return b.cur.Load().p }
+
+// Pick dispatches statically to the package's own pickers: a type
+// assertion is one compare of the itab pointer, cheaper than a second
+// dynamic call (or a type switch, which hashes), and it lets the small pick
+// methods inline. Round robin, random and least request ignore info, so
+// their pick methods do not take it: PickInfo is 88 bytes, passed on the
+// stack, and copying it again would be most of a round-robin pick.
+func (b *base) Pick(info PickInfo) (PickResult, error) {
+	p := b.cur.Load().p
+	if rr, ok := p.(*rrPicker); ok {
+		return rr.pick(), nil
+	}
+	if rp, ok := p.(*randomPicker); ok {
+		return rp.pick(), nil
+	}
+	if lr, ok := p.(*lrPicker); ok {
+		return lr.pick(), nil
+	}
+	if hp, ok := p.(*hashPicker); ok {
+		return hp.Pick(info)
+	}
+	return p.Pick(info)
+}
+
+// randSource is the pick path's random number generator: the injected
+// BuildOptions.Rand, or, when that is nil, math/rand/v2's per-thread ChaCha8
+// called directly rather than through a func value.
+type randSource struct{ f func() uint64 }
+
+func (r randSource) u64() uint64 {
+	if r.f == nil {
+		return rand.Uint64()
+	}
+	return r.f()
+}
 
 func (b *base) Close() {
 	b.mu.Lock()
@@ -138,9 +169,16 @@ func validate(eps []Endpoint) error {
 	return nil
 }
 
+// limiter is implemented by algorithms that hold at most some number of
+// endpoints (Maglev's 16-bit table entries).
+type limiter interface{ maxEndpoints() int }
+
 func (b *base) Update(s State) error {
 	if err := validate(s.Endpoints); err != nil {
 		return err
+	}
+	if l, ok := b.alg.(limiter); ok && len(s.Endpoints) > l.maxEndpoints() {
+		return fmt.Errorf("%w: %d endpoints, this algorithm holds at most %d", ErrInvalidEndpoint, len(s.Endpoints), l.maxEndpoints())
 	}
 	eps := slices.Clone(s.Endpoints)
 	slices.SortFunc(eps, func(x, y Endpoint) int { return strings.Compare(x.Addr, y.Addr) })

@@ -69,3 +69,23 @@ func TestFastMod(t *testing.T) {
 		}
 	}
 }
+
+func TestFlowHashUnrolled(t *testing.T) {
+	r := uint64(1)
+	for i := range 10000 {
+		r = mix64(r + golden)
+		var a, b [16]byte
+		for j := range 16 {
+			a[j], b[j] = byte(r>>(j%8*8)), byte(r>>((j+3)%8*8))
+		}
+		src := netip.AddrFrom16(a)
+		if i%2 == 0 {
+			src = netip.AddrFrom4([4]byte{a[0], a[1], a[2], a[3]})
+		}
+		f := Flow{Proto: uint8(r >> 56), Src: netip.AddrPortFrom(src, uint16(r)), Dst: netip.AddrPortFrom(netip.AddrFrom16(b), uint16(r>>16))}
+		bs := flowBytes(f)
+		if got, want := f.Hash(), xxh64(bs[:], flowSeed); got != want {
+			t.Fatalf("%v: unrolled %#x, generic %#x", f, got, want)
+		}
+	}
+}

@@ -180,6 +180,16 @@ func (BoundedLoad) Name() string { return "bounded_load" }
 // Build returns a bounded-load Balancer.
 func (b BoundedLoad) Build(o BuildOptions) Balancer { return newBase(b, o) }
 
+func (b BoundedLoad) maxEndpoints() int {
+	if l, ok := b.Hash.(limiter); ok {
+		return l.maxEndpoints()
+	}
+	if b.Hash == nil {
+		return maxMaglevEndpoints
+	}
+	return math.MaxInt
+}
+
 func (b BoundedLoad) newPicker(s *endpointSet) Picker {
 	h := b.Hash
 	if h == nil {

@@ -1,6 +1,9 @@
 package balancer
 
-import "math"
+import (
+	"math"
+	"math/rand/v2"
+)
 
 // LeastRequest sends a pick to the endpoint with the fewest requests in
 // flight among a few drawn at random: "the power of two choices" (P2C), ALB's
@@ -68,25 +71,40 @@ type lrPicker struct {
 	choices int
 	bias    float64
 	alias   *aliasTable
-	rand    func() uint64
+	rand    randSource
 }
 
-func (p *lrPicker) Pick(PickInfo) (PickResult, error) {
+func (p *lrPicker) Pick(PickInfo) (PickResult, error) { return p.pick(), nil }
+
+func (p *lrPicker) pick() PickResult {
 	var best uint64
-	if p.alias == nil {
-		best = p.p2c()
-	} else {
+	switch {
+	case p.alias != nil:
 		best = p.weighted()
+	case p.choices == 2:
+		// The common case, unrolled: both indices from one 64-bit draw.
+		var r uint64
+		if p.rand.f == nil { // u64, expanded: it is over the inlining budget
+			r = rand.Uint64()
+		} else {
+			r = p.rand.f()
+		}
+		best = (r >> 32) * p.n >> 32
+		if c := uint64(uint32(r)) * p.n >> 32; p.loads[c].inflight.Load() < p.loads[best].inflight.Load() {
+			best = c
+		}
+	default:
+		best = p.p2c()
 	}
 	l := p.loads[best]
 	l.inflight.Add(1)
-	return PickResult{Endpoint: &p.eps[best], load: l}, nil
+	return PickResult{Endpoint: &p.eps[best], load: l}
 }
 
 // p2c draws p.choices endpoints with replacement, 32 random bits each.
 func (p *lrPicker) p2c() uint64 {
 	n := p.n
-	r := p.rand()
+	r := p.rand.u64()
 	best := (r >> 32) * n >> 32
 	bl := p.loads[best].inflight.Load()
 	for k := 1; k < p.choices; k++ {
@@ -94,7 +112,7 @@ func (p *lrPicker) p2c() uint64 {
 		if k&1 == 1 {
 			c = uint64(uint32(r)) * n >> 32
 		} else {
-			r = p.rand()
+			r = p.rand.u64()
 			c = (r >> 32) * n >> 32
 		}
 		if cl := p.loads[c].inflight.Load(); cl < bl {
@@ -108,7 +126,7 @@ func (p *lrPicker) p2c() uint64 {
 func (p *lrPicker) weighted() uint64 {
 	best, bestScore := uint64(0), -1.0
 	for range 8 {
-		r := p.rand()
+		r := p.rand.u64()
 		i := uint64(p.alias.sample(r))
 		a := p.loads[i].inflight.Load()
 		if a <= 0 || p.bias == 0 {
@@ -164,12 +182,12 @@ type lcPicker struct {
 	loads []*endpointLoad
 	inv   []float64 // 1/weight
 	n     uint64
-	rand  func() uint64
+	rand  randSource
 }
 
 func (p *lcPicker) Pick(PickInfo) (PickResult, error) {
 	n := int(p.n)
-	start := int(fastrange(p.rand(), p.n))
+	start := int(fastrange(p.rand.u64(), p.n))
 	best, bestScore := start, math.Inf(1)
 	for k := range n {
 		i := start + k

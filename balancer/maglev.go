@@ -47,6 +47,9 @@ func (Maglev) Name() string { return "maglev" }
 // Build returns a Maglev Balancer.
 func (m Maglev) Build(o BuildOptions) Balancer { return newBase(m, o) }
 
+func (Maglev) maxEndpoints() int   { return maxMaglevEndpoints }
+func (FlowHash) maxEndpoints() int { return maxMaglevEndpoints }
+
 func (m Maglev) newPicker(s *endpointSet) Picker { return newHashPicker(s, m, false, 0) }
 
 func (m Maglev) buildIndex(names []string, weights []float64) hashIndex {

@@ -1,6 +1,9 @@
 package balancer
 
-import "math"
+import (
+	"math"
+	"math/rand/v2"
+)
 
 // Random picks an endpoint at random with probability proportional to its
 // weight: ALB's weighted_random, Caddy's random (its default), HAProxy's
@@ -32,18 +35,25 @@ type randomPicker struct {
 	eps   []Endpoint
 	n     uint64
 	alias *aliasTable
-	rand  func() uint64
+	rand  randSource
 }
 
-func (p *randomPicker) Pick(PickInfo) (PickResult, error) {
-	r := p.rand()
+func (p *randomPicker) Pick(PickInfo) (PickResult, error) { return p.pick(), nil }
+
+func (p *randomPicker) pick() PickResult {
+	var r uint64
+	if p.rand.f == nil { // u64, expanded: it is over the inlining budget
+		r = rand.Uint64()
+	} else {
+		r = p.rand.f()
+	}
 	var i uint64
 	if p.alias == nil {
 		i = fastrange(r, p.n)
 	} else {
 		i = uint64(p.alias.sample(r))
 	}
-	return PickResult{Endpoint: &p.eps[i]}, nil
+	return PickResult{Endpoint: &p.eps[i]}
 }
 
 // aliasTable samples index i with probability w[i]/Σw in O(1) (Vose's alias

@@ -46,7 +46,7 @@ func (RoundRobin) newPicker(s *endpointSet) Picker {
 		n = len(p.sched)
 	}
 	p.mod = newFastMod(uint32(n))
-	p.next.Store(uint32(s.rand()))
+	p.next.Store(uint32(s.rand.u64()))
 	return p
 }
 
@@ -58,12 +58,14 @@ type rrPicker struct {
 	mod   fastMod
 }
 
-func (p *rrPicker) Pick(PickInfo) (PickResult, error) {
+func (p *rrPicker) Pick(PickInfo) (PickResult, error) { return p.pick(), nil }
+
+func (p *rrPicker) pick() PickResult {
 	i := p.mod.mod(p.next.Add(1))
 	if p.sched != nil {
 		i = p.sched[i]
 	}
-	return PickResult{Endpoint: &p.eps[i]}, nil
+	return PickResult{Endpoint: &p.eps[i]}
 }
 
 // fastMod computes x mod d for 32-bit x with two multiplications instead of

@@ -98,3 +98,17 @@ func TestRoundRobinZeroAllocs(t *testing.T) {
 		b.Close()
 	}
 }
+
+func TestMaglevRejectsTooManyEndpoints(t *testing.T) {
+	es := make([]Endpoint, maxMaglevEndpoints+1)
+	for i := range es {
+		es[i].Addr = string(rune(0x10000 + i))
+	}
+	for _, bd := range []Builder{Maglev{}, FlowHash{}, BoundedLoad{}} {
+		b := bd.Build(BuildOptions{})
+		if err := b.Update(State{Endpoints: es}); !errors.Is(err, ErrInvalidEndpoint) {
+			t.Errorf("%s: Update with %d endpoints = %v, want ErrInvalidEndpoint", bd.Name(), len(es), err)
+		}
+		b.Close()
+	}
+}

@@ -13,12 +13,17 @@ cd "$(dirname "$0")/.."
 COUNT=${COUNT:-5}
 export DSR_WINDOW=${DSR_WINDOW:-2s} DSR_SENDERS=${DSR_SENDERS:-1}
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" "$out.test"' EXIT
 
 echo "# core (go test -bench Forward ./lb/dsr, -count $COUNT)"
 go test -run '^$' -bench 'BenchmarkForward' -benchtime 1s -count "$COUNT" ./lb/dsr | tee -a "$out" | grep Benchmark
-echo "# end to end (window $DSR_WINDOW, $DSR_SENDERS UDP sender(s), -count $COUNT)"
-go test -run '^$' -bench 'BenchmarkEndToEnd' -benchtime 1x -count "$COUNT" ./bench/dsr | tee -a "$out" | grep Benchmark
+echo "# end to end (window $DSR_WINDOW, $DSR_SENDERS UDP sender(s), $COUNT runs)"
+# One go test per run: -count would repeat each sub-benchmark back to back,
+# and a ratio must pair a kernel measurement with its neighbour in time.
+go test -c -o "$out.test" ./bench/dsr
+for i in $(seq "$COUNT"); do
+	"$out.test" -test.run '^$' -test.bench 'BenchmarkEndToEnd' -test.benchtime 1x | tee -a "$out" | grep '^Benchmark'
+done
 
 echo
 echo "# medians"

@@ -207,6 +207,20 @@ func (tg *TargetGroup) AttributeList() []Attribute {
 	return toAttributes(tgAttrs, tgFamily(tg), &tg.Attributes)
 }
 
+// AttributeKeys returns every attribute key the model has for tg's kind of
+// target group (ALB or NLB), including those AttributeList leaves out
+// because their value is empty.
+func (tg *TargetGroup) AttributeKeys() []string {
+	fam := tgFamily(tg)
+	var out []string
+	for _, a := range tgAttrs {
+		if a.family == "" || a.family == fam {
+			out = append(out, a.key)
+		}
+	}
+	return out
+}
+
 func tgFamily(tg *TargetGroup) LoadBalancerType {
 	if isNLBProtocol(tg.Protocol) {
 		return LoadBalancerTypeNetwork

@@ -145,6 +145,16 @@ func TestRouteDoesNotAllocate(t *testing.T) {
 // path, method, header, query, source IP) and a request that matches the
 // last rule only, so every rule is evaluated.
 func benchRouter(n int) (*Router, *Request) {
+	l, req := benchListener(n)
+	rt, err := NewRouter(l)
+	if err != nil {
+		panic(err)
+	}
+	return rt, req
+}
+
+// benchListener is benchRouter's listener and request.
+func benchListener(n int) (*Listener, *Request) {
 	l := &Listener{Port: 80, Protocol: ProtocolHTTP, DefaultActions: []Action{FixedResponse(404, "", "")}}
 	tg := NewTargetGroup("tg", ProtocolHTTP, 80, TargetTypeIP)
 	for i := 0; i < n; i++ {
@@ -165,16 +175,12 @@ func benchRouter(n int) (*Router, *Request) {
 	}
 	// The last rule (n-1 = 99, kind 4) matches; all before it fail.
 	l.Rules[n-1].Conditions = []Condition{HostHeader(fmt.Sprintf("svc-%d.example.com", n-1)), PathPattern(fmt.Sprintf("/svc/%d/*", n-1)), HTTPHeader("X-Tenant", "T-99"), QueryString(QueryStringKeyValue{Key: "debug", Value: "t*"})}
-	rt, err := NewRouter(l)
-	if err != nil {
-		panic(err)
-	}
 	req := &Request{
 		Method: "GET", Host: fmt.Sprintf("svc-%d.example.com", n-1), Path: fmt.Sprintf("/svc/%d/x", n-1),
 		RawQuery: "v=1&debug=true", Header: http.Header{"X-Tenant": {"t-99"}, "Accept": {"*/*"}},
 		SourceIP: netip.MustParseAddr("192.0.2.10"),
 	}
-	return rt, req
+	return l, req
 }
 
 // BenchmarkRoute evaluates a request against a listener with 100 rules

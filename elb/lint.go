@@ -171,7 +171,7 @@ func markReached(as []Action, s *Stack, reached map[string]bool) {
 // b.
 func covers(a, b []compiledCond) bool {
 	for i := range a {
-		ok := false
+		ok := universal(&a[i])
 		for j := range b {
 			if condIncludes(&a[i], &b[j]) {
 				ok = true
@@ -183,6 +183,20 @@ func covers(a, b []compiledCond) bool {
 		}
 	}
 	return true
+}
+
+// universal reports whether every request matches c: a path-pattern with
+// a value of only `*` (every request has a path, possibly empty).
+func universal(c *compiledCond) bool {
+	if c.kind != kindPath {
+		return false
+	}
+	for i := range c.pats {
+		if c.pats[i].kind == kindAny {
+			return true
+		}
+	}
+	return false
 }
 
 // condIncludes reports whether every request matching cb matches ca.

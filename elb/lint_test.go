@@ -61,6 +61,10 @@ func TestLint(t *testing.T) {
 			l.AddRule(1, Forward(web), QueryString(QueryStringKeyValue{Value: "on"}))
 			l.AddRule(2, Forward(web), QueryString(QueryStringKeyValue{Key: "debug", Value: "on"}))
 		}, []string{"ShadowedRule loadBalancers[0].listeners[0].rules[1]"}},
+		{"path * shadows a rule without a path condition", func(s *Stack, l *Listener, web *TargetGroup) {
+			l.AddRule(1, Forward(web), PathPattern("*"))
+			l.AddRule(2, Forward(web), HTTPRequestMethod("GET"))
+		}, []string{"ShadowedRule loadBalancers[0].listeners[0].rules[1]"}},
 		{"duplicate priority", func(s *Stack, l *Listener, web *TargetGroup) {
 			l.AddRule(5, Forward(web), PathPattern("/a"))
 			l.AddRule(5, Forward(web), PathPattern("/b"))

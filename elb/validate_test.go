@@ -2,6 +2,7 @@ package elb
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -432,5 +433,40 @@ func TestValidateNames(t *testing.T) {
 		if got := ValidateTargetGroupName(tt.name) == nil; got != tt.tg {
 			t.Errorf("ValidateTargetGroupName(%q) valid = %v, want %v", tt.name, got, tt.tg)
 		}
+	}
+}
+
+func TestTargetGroupAttributeKeys(t *testing.T) {
+	alb := NewTargetGroup("web", ProtocolHTTP, 80, TargetTypeIP)
+	nlb := NewTargetGroup("tcp", ProtocolTCP, 80, TargetTypeIP)
+	has := func(keys []string, k string) bool { return slices.Contains(keys, k) }
+	if k := "stickiness.app_cookie.cookie_name"; !has(alb.AttributeKeys(), k) || has(nlb.AttributeKeys(), k) {
+		t.Errorf("%s: in ALB keys %v, in NLB keys %v; want only ALB", k, has(alb.AttributeKeys(), k), has(nlb.AttributeKeys(), k))
+	}
+	if k := "proxy_protocol_v2.enabled"; has(alb.AttributeKeys(), k) || !has(nlb.AttributeKeys(), k) {
+		t.Errorf("%s: want only in NLB keys", k)
+	}
+	// Every key AttributeList gives is among AttributeKeys.
+	alb.Defaults()
+	for _, a := range alb.AttributeList() {
+		if !has(alb.AttributeKeys(), a.Key) {
+			t.Errorf("AttributeList key %s missing from AttributeKeys", a.Key)
+		}
+	}
+}
+
+// NLB TCP health checks may have a timeout equal to the interval (the AWS
+// Load Balancer Controller's Service defaults are 10 s and 10 s); only
+// HTTP and HTTPS checks need it smaller.
+func TestTCPHealthCheckTimeoutMayEqualInterval(t *testing.T) {
+	tg := NewTargetGroup("tcp-equal", ProtocolTCP, 80, TargetTypeIP)
+	tg.VPCID = "vpc-1"
+	tg.HealthCheck.IntervalSeconds, tg.HealthCheck.TimeoutSeconds = 10, 10
+	if err := ValidateHealthCheck(tg); err != nil {
+		t.Errorf("TCP check 10/10: %v", err)
+	}
+	tg.HealthCheck.Protocol = ProtocolHTTP
+	if err := ValidateHealthCheck(tg); err == nil {
+		t.Error("HTTP check 10/10 accepted")
 	}
 }

@@ -117,7 +117,8 @@ func ValidateTarget(tg *TargetGroup, t Target) error {
 
 // ValidateHealthCheck checks tg's health check against its protocol and
 // target type: ranges (interval 5–300, timeout 2–120, thresholds 2–10),
-// timeout smaller than interval, the protocol, port, path and matcher.
+// timeout smaller than interval (HTTP and HTTPS checks), the protocol,
+// port, path and matcher.
 // Paths are relative to the health check.
 func ValidateHealthCheck(tg *TargetGroup) error {
 	v := &validator{}
@@ -135,7 +136,10 @@ func ValidateHealthCheck(tg *TargetGroup) error {
 	if raw.UnhealthyThreshold != 0 {
 		v.rangeCheck("unhealthyThreshold", "unhealthyThresholdCount", raw.UnhealthyThreshold, 2, 10)
 	}
-	if hc.TimeoutSeconds >= hc.IntervalSeconds && hc.IntervalSeconds >= 5 && hc.TimeoutSeconds >= 2 {
+	// AWS rejects a timeout not below the interval for HTTP and HTTPS
+	// checks; NLB TCP checks accept equal values (the AWS Load Balancer
+	// Controller's Service defaults are 10 s and 10 s).
+	if hc.Protocol != ProtocolTCP && hc.TimeoutSeconds >= hc.IntervalSeconds && hc.IntervalSeconds >= 5 && hc.TimeoutSeconds >= 2 {
 		v.addf("timeoutSeconds", CodeValidationError, "Health check timeout '%d' must be smaller than the interval '%d'", hc.TimeoutSeconds, hc.IntervalSeconds)
 	}
 	tt := tg.TargetType

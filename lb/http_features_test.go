@@ -2,9 +2,11 @@ package lb_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +124,32 @@ func TestHTTPTooManyForwardedFor(t *testing.T) {
 	}
 	if b.Requests.Load() != 0 {
 		t.Error("request forwarded")
+	}
+}
+
+// HTTPS targets (self-signed, not verified, as ELB does), over HTTP/1.1
+// and HTTP/2.
+func TestHTTPSTargets(t *testing.T) {
+	for _, v := range []lb.HTTPVersion{lb.HTTP1, lb.HTTP2} {
+		t.Run(v.String(), func(t *testing.T) {
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, "%s tls=%v", r.Proto, r.TLS != nil)
+			}))
+			srv.EnableHTTP2 = true
+			srv.StartTLS()
+			t.Cleanup(srv.Close)
+			tg := lbtest.NewHTTPTargetGroup(t, quietTG("tls-targets"))
+			tg.TLS, tg.Version = true, v
+			tg.Register(lb.Target{Addr: srv.Listener.Addr().String()})
+			url := lbtest.StartProxy(t, &lb.HTTPProxy{Router: lb.ForwardTo(tg)}, nil)
+			res, body := get(t, client(t), url)
+			want := "HTTP/1.1 tls=true"
+			if v == lb.HTTP2 {
+				want = "HTTP/2.0 tls=true"
+			}
+			if res.StatusCode != 200 || body != want {
+				t.Fatalf("%d %q, want %q", res.StatusCode, body, want)
+			}
+		})
 	}
 }

@@ -103,7 +103,17 @@ func TestReliabilityHealthCheckFlapping(t *testing.T) {
 		f := fs[round%3]
 		f.sick.Store(true)
 		waitFor(t, "the sick target to turn unhealthy", healthy(2))
-		load.WaitOK(t, 20, stepWait) // requests in flight on it finish
+		// Requests picked before it turned unhealthy may still be on
+		// their way to it (a loaded machine can hold one back for a
+		// while); the count starts once they are done.
+		waitFor(t, "requests in flight on the sick target to finish", func() bool {
+			for _, ts := range tg.Targets() {
+				if ts.Addr == f.Addr() {
+					return ts.InFlight == 0
+				}
+			}
+			return true
+		})
 		before := f.traffic.Load()
 		load.WaitOK(t, stepOK, stepWait)
 		if d := f.traffic.Load() - before; d != 0 {

@@ -321,7 +321,7 @@ func listenerSchemePort(r *http.Request) (scheme, port string) {
 	}
 	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		if tcp, ok := a.(*net.TCPAddr); ok {
-			return scheme, strconv.Itoa(tcp.Port)
+			return scheme, portString(tcp.Port)
 		}
 		if _, p, err := net.SplitHostPort(a.String()); err == nil {
 			return scheme, p
@@ -331,6 +331,24 @@ func listenerSchemePort(r *http.Request) (scheme, port string) {
 		return scheme, "443"
 	}
 	return scheme, "80"
+}
+
+// lastPort caches the decimal form of the last listener port seen: a
+// listener's every request asks for the same one.
+var lastPort atomic.Pointer[portText]
+
+type portText struct {
+	port int
+	text string
+}
+
+func portString(port int) string {
+	if p := lastPort.Load(); p != nil && p.port == port {
+		return p.text
+	}
+	p := &portText{port, strconv.Itoa(port)}
+	lastPort.Store(p)
+	return p.text
 }
 
 // Hop-by-hop headers (RFC 9110 §7.6.1), removed in both directions.
@@ -349,9 +367,27 @@ func removeHopHeaders(h http.Header) {
 			}
 		}
 	}
-	for _, k := range hopHeaders {
-		delete(h, k)
+	if len(h) > 2*len(hopHeaders) {
+		for _, k := range hopHeaders {
+			delete(h, k)
+		}
+		return
 	}
+	// A usual header is smaller than the list: walking it costs no hashing.
+	for k := range h {
+		if isHopHeader(k) {
+			delete(h, k)
+		}
+	}
+}
+
+func isHopHeader(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
 }
 
 func upgradeType(h http.Header) string {
@@ -397,9 +433,20 @@ func (p *HTTPProxy) prepareHeaders(r *http.Request, ri *reqInfo) {
 		h["User-Agent"] = []string{""} // no Go default
 	}
 
+	vals := new(valueSlab)
 	clientIP, clientPort, _ := strings.Cut(r.RemoteAddr, ":")
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		clientIP, clientPort = ap.Addr().Unmap().String(), strconv.Itoa(int(ap.Port()))
+		if a := ap.Addr(); a.Is4() && len(r.RemoteAddr) > len(clientIP) {
+			// netip accepts only the canonical dotted-decimal form of an
+			// IPv4 address, so the text before the colon is already what
+			// String would allocate; likewise the port unless it has a
+			// leading zero.
+			if clientPort[0] == '0' && len(clientPort) > 1 {
+				clientPort = strconv.Itoa(int(ap.Port()))
+			}
+		} else {
+			clientIP, clientPort = a.Unmap().String(), strconv.Itoa(int(ap.Port()))
+		}
 	}
 	var isTrusted bool
 	if len(p.TrustedProxies) > 0 {
@@ -416,15 +463,15 @@ func (p *HTTPProxy) prepareHeaders(r *http.Request, ri *reqInfo) {
 		if prior, ok := h["X-Forwarded-For"]; ok && isTrusted && len(prior) > 0 {
 			v = strings.Join(prior, ", ") + ", " + v
 		}
-		h["X-Forwarded-For"] = []string{v}
+		h["X-Forwarded-For"] = vals.one(v)
 	case XFFRemove:
 		delete(h, "X-Forwarded-For")
 	case XFFPreserve:
 	}
 	if !isTrusted || h.Get("X-Forwarded-Proto") == "" {
 		scheme, port := listenerSchemePort(r)
-		h["X-Forwarded-Proto"] = []string{scheme}
-		h["X-Forwarded-Port"] = []string{port}
+		h["X-Forwarded-Proto"] = vals.one(scheme)
+		h["X-Forwarded-Port"] = vals.one(port)
 	}
 	if p.TraceHeader != "-" {
 		name := p.TraceHeader
@@ -435,9 +482,26 @@ func (p *HTTPProxy) prepareHeaders(r *http.Request, ri *reqInfo) {
 			ri.traceID = v
 		} else {
 			ri.traceID = newTraceID(ri.start)
-			h.Set(name, ri.traceID)
+			h[http.CanonicalHeaderKey(name)] = vals.one(ri.traceID)
 		}
 	}
+}
+
+// valueSlab backs the header values prepareHeaders sets: one allocation
+// instead of one per field. Each value gets a slice of capacity one, so an
+// append to one field copies rather than overwrites its neighbour.
+type valueSlab struct {
+	a [4]string
+	n int
+}
+
+func (s *valueSlab) one(v string) []string {
+	if s.n == len(s.a) {
+		return []string{v}
+	}
+	s.a[s.n] = v
+	s.n++
+	return s.a[s.n-1 : s.n : s.n]
 }
 
 // newTraceID returns an ALB-format trace ID: Root=1-<epoch hex>-<96 random bits hex>.
@@ -650,8 +714,16 @@ func (p *HTTPProxy) respond(w http.ResponseWriter, r *http.Request, res *http.Re
 	defer res.Body.Close()
 	removeHopHeaders(res.Header)
 	dst := w.Header()
-	for k, vv := range res.Header {
-		dst[k] = vv
+	if hw, ok := w.(*h1ResponseWriter); ok && len(dst) == 0 && !hw.wroteHeader {
+		// lbkit's own writer takes the response's header map as its own
+		// instead of a copy field by field (the response is ours, and
+		// the writer clears the map before its next request).
+		hw.header = res.Header
+		dst = res.Header
+	} else {
+		for k, vv := range res.Header {
+			dst[k] = vv
+		}
 	}
 	if g.Stickiness.Type != StickinessNone {
 		g.setStickyCookies(dst, ri.target, res)
@@ -690,7 +762,10 @@ func copyBody(w http.ResponseWriter, src io.Reader, streaming bool) (int64, erro
 	defer bufPool.Put(bp)
 	buf := *bp
 	var total int64
-	rc := http.NewResponseController(w)
+	var rc *http.ResponseController
+	if streaming {
+		rc = http.NewResponseController(w)
+	}
 	for {
 		n, rerr := src.Read(buf)
 		if n > 0 {

@@ -2,6 +2,7 @@ package lb
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -44,11 +45,30 @@ type h1Server struct {
 }
 
 type h1ServerConn struct {
-	c     net.Conn
-	idle  atomic.Bool
-	limit limitedConn
-	br    *bufio.Reader
-	bw    *bufio.Writer
+	c        net.Conn
+	idle     atomic.Bool
+	limit    limitedConn
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	deadline time.Time // the read deadline last set
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
+
+func (sc *h1ServerConn) setDeadline(t time.Time) {
+	sc.deadline = t
+	sc.c.SetReadDeadline(t)
+}
+
+// lazyDeadline makes the read deadline between 7/8 of d and d from now,
+// moving it only when it is outside that window: a busy connection pays for
+// one timer update per d/8 instead of one per request.
+func (sc *h1ServerConn) lazyDeadline(d time.Duration) {
+	now := time.Now()
+	left := sc.deadline.Sub(now)
+	if sc.deadline.IsZero() || left < d-d/8 || left > d {
+		sc.setDeadline(now.Add(d))
+	}
 }
 
 // limitedConn caps how much the header parser may read (MaxHeaderBytes).
@@ -195,11 +215,18 @@ func (s *h1Server) serveConn(base context.Context, sc *h1ServerConn) {
 	}()
 	remote := sc.c.RemoteAddr().String()
 	w := &h1ResponseWriter{sc: sc, header: make(http.Header, 8)}
+	// Requests parsed by the fast path are copies of tmpl, which carries
+	// the connection's context (one allocation per request, not two).
+	tmpl := (&http.Request{RemoteAddr: remote}).WithContext(ctx)
 	for {
 		// Wait for the next request with the idle timeout, then give its
 		// headers the header timeout from their first byte.
+		// Deadlines cost a runtime timer update each, so they are set only
+		// when needed: the idle deadline lazily (see lazyDeadline), the
+		// header deadline only when the request head is not already
+		// buffered in full, which is the common case.
 		if sc.br.Buffered() == 0 {
-			sc.c.SetReadDeadline(time.Now().Add(s.idleTimeout))
+			sc.lazyDeadline(s.idleTimeout)
 			sc.idle.Store(true)
 			if s.shutting.Load() {
 				return
@@ -209,23 +236,34 @@ func (s *h1Server) serveConn(base context.Context, sc *h1ServerConn) {
 			}
 			sc.idle.Store(false)
 		}
-		sc.c.SetReadDeadline(time.Now().Add(s.headerTimeout))
-		sc.limit.left = int64(s.maxHeaderBytes) + 4096 - int64(sc.br.Buffered())
-		req, err := http.ReadRequest(sc.br)
-		sc.limit.left = -1
-		if err != nil {
-			s.badRequest(sc, err)
-			return
+		buf, _ := sc.br.Peek(sc.br.Buffered())
+		complete := bytes.Contains(buf, crlfcrlf)
+		if !complete {
+			sc.setDeadline(time.Now().Add(s.headerTimeout))
 		}
-		if req.ContentLength != 0 || len(req.TransferEncoding) > 0 {
-			if s.bodyTimeout > 0 {
-				sc.c.SetReadDeadline(time.Now().Add(s.bodyTimeout))
-			} else {
-				sc.c.SetReadDeadline(time.Time{})
+		var req *http.Request
+		fast := false
+		if complete {
+			req, fast = readRequestFast(sc.br, tmpl, s.maxHeaderBytes+4096)
+		}
+		if !fast {
+			sc.limit.left = int64(s.maxHeaderBytes) + 4096 - int64(sc.br.Buffered())
+			r, err := http.ReadRequest(sc.br)
+			sc.limit.left = -1
+			if err != nil {
+				s.badRequest(sc, err)
+				return
 			}
+			if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+				if s.bodyTimeout > 0 {
+					sc.setDeadline(time.Now().Add(s.bodyTimeout))
+				} else {
+					sc.setDeadline(time.Time{})
+				}
+			}
+			r.RemoteAddr = remote
+			req = r.WithContext(ctx)
 		}
-		req.RemoteAddr = remote
-		req = req.WithContext(ctx)
 		if req.ProtoMajor != 1 || (req.ProtoMinor == 1 && req.Host == "" && len(req.Header["Host"]) == 0) {
 			s.writeError(sc, "400 Bad Request")
 			return
@@ -378,8 +416,23 @@ func (w *h1ResponseWriter) WriteHeader(code int) {
 	bw.WriteString("\r\n")
 }
 
+// statusLines holds the status lines of the codes net/http knows, built
+// once instead of formatted per response.
+var statusLines = func() (lines [600]string) {
+	for code := 100; code < len(lines); code++ {
+		if text := http.StatusText(code); text != "" {
+			lines[code] = "HTTP/1.1 " + strconv.Itoa(code) + " " + text + "\r\n"
+		}
+	}
+	return lines
+}()
+
 func (w *h1ResponseWriter) writeStatusLine(code int) {
 	bw := w.sc.bw
+	if code < len(statusLines) && statusLines[code] != "" {
+		bw.WriteString(statusLines[code])
+		return
+	}
 	bw.WriteString("HTTP/1.1 ")
 	bw.WriteString(strconv.Itoa(code))
 	bw.WriteByte(' ')

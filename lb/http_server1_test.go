@@ -176,3 +176,34 @@ func testClientKeepAlive(t *testing.T, std bool) {
 		t.Error("response to an old connection does not close it")
 	}
 }
+
+// An idle keep-alive connection is closed after IdleTimeout.
+func TestIdleTimeout(t *testing.T) { bothServers(t, testIdleTimeout) }
+
+func testIdleTimeout(t *testing.T, std bool) {
+	b := lbtest.NewBackend(t, "b", nil)
+	tg := lbtest.NewHTTPTargetGroup(t, quietTG("idle"), b)
+	url := lbtest.StartProxy(t, &lb.HTTPProxy{Router: lb.ForwardTo(tg)}, &lb.HTTPListener{StdServer: std, IdleTimeout: 200 * time.Millisecond})
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for i := 0; i < 3; i++ {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	start := time.Now()
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("unexpected data")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("idle connection still open after %v", time.Since(start))
+	}
+}

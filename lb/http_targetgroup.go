@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,6 +24,18 @@ const (
 	// health of a request is its grpc-status.
 	GRPC
 )
+
+func (v HTTPVersion) String() string {
+	switch v {
+	case HTTP1:
+		return "HTTP1"
+	case HTTP2:
+		return "HTTP2"
+	case GRPC:
+		return "GRPC"
+	}
+	return "HTTPVersion(" + strconv.Itoa(int(v)) + ")"
+}
 
 // StickinessType chooses how a client is pinned to a target.
 type StickinessType uint8

@@ -2,6 +2,7 @@ package lb
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,7 @@ type h1Conn struct {
 	lastUsed time.Time
 	reused   bool
 	deadline time.Time // read deadline currently set (zero: none)
+	abort    func()    // unblocks I/O on conn; made once, not per request
 }
 
 // refreshDeadline keeps a read deadline of headerTimeout ahead of now on c,
@@ -91,7 +93,9 @@ func (t *h1Transport) getConn(ctx context.Context, addr string) (*h1Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	return &h1Conn{conn: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096), addr: addr}, nil
+	c := &h1Conn{conn: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096), addr: addr}
+	c.abort = func() { nc.SetDeadline(aLongTimeAgo) }
+	return c, nil
 }
 
 func (t *h1Transport) putConn(c *h1Conn) {
@@ -147,7 +151,7 @@ func (t *h1Transport) roundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	// The client may go away or the request be cancelled: unblock any I/O.
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(aLongTimeAgo) })
+	stop := context.AfterFunc(ctx, c.abort)
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		c.conn.Close()
@@ -165,6 +169,16 @@ func (t *h1Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	t.refreshDeadline(c)
 	var res *http.Response
 	for {
+		if fillHead(c.br) {
+			var fast bool
+			if res, fast = readResponseFast(c.br, req); fast {
+				b := &h1Body{c: c, t: t, stop: stop, reuse: !req.Close}
+				b.fixed = fixedBody{br: c.br, left: res.ContentLength}
+				b.rc = &b.fixed
+				res.Body = b
+				return res, nil
+			}
+		}
 		res, err = http.ReadResponse(c.br, req)
 		if err != nil {
 			if c.reused && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) && c.br.Buffered() == 0 {
@@ -198,6 +212,24 @@ func (t *h1Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	return res, nil
 }
 
+// fillHead reads until a whole response head is buffered, the buffer is
+// full or reading fails; it reports whether a head is there. Failures are
+// left to http.ReadResponse, which meets them again and reports them.
+func fillHead(br *bufio.Reader) bool {
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		if bytes.Contains(buf, crlfcrlf) {
+			return true
+		}
+		if len(buf) == br.Size() {
+			return false
+		}
+		if _, err := br.Peek(len(buf) + 1); err != nil {
+			return false
+		}
+	}
+}
+
 // aLongTimeAgo is a deadline in the past: I/O fails at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
@@ -211,6 +243,7 @@ func (e timeoutError) Temporary() bool { return true }
 // end, and closes it otherwise.
 type h1Body struct {
 	rc    io.ReadCloser
+	fixed fixedBody // rc for responses parsed by readResponseFast
 	c     *h1Conn
 	t     *h1Transport
 	stop  func() bool

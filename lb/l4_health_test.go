@@ -2,6 +2,7 @@ package lb
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -16,7 +17,8 @@ import (
 // make a test wait 10 s for a verdict).
 func fastHealth(p healthcheck.Protocol) (*healthcheck.Config, *healthcheck.Limits) {
 	c := NLBHealthCheck(p)
-	c.Interval, c.Timeout = 60*time.Millisecond, 50*time.Millisecond
+	// Timeouts generous enough for a loaded machine under -race.
+	c.Interval, c.Timeout = 200*time.Millisecond, 150*time.Millisecond
 	c.HealthyThreshold, c.UnhealthyThreshold = 2, 2
 	return c, &healthcheck.Limits{
 		MinInterval: time.Millisecond, MaxInterval: time.Hour,
@@ -25,6 +27,15 @@ func fastHealth(p healthcheck.Protocol) (*healthcheck.Config, *healthcheck.Limit
 		MaxDeregistrationDelay: time.Hour,
 	}
 }
+
+// bufferedConn reads what a bufio.Reader already holds before the rest of
+// the connection.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
 
 func healthOf(tg *TargetGroup, addr string) Health {
 	for _, ts := range tg.Targets() {
@@ -35,12 +46,14 @@ func healthOf(tg *TargetGroup, addr string) Health {
 	return HealthDraining
 }
 
-// TestL4HealthChecksSendLocalHeader: with proxy_protocol_v2 on, TCP and
-// HTTP health checks start with a PROXY v2 LOCAL header (a target that
-// requires the header accepts them and passes them), while client
-// connections carry PROXY with the client's address.
+// TestL4HealthChecksSendLocalHeader: with proxy_protocol_v2 on, TCP,
+// HTTP and HTTPS health checks start with a PROXY v2 LOCAL header (a
+// target that requires the header accepts them and passes them), while
+// client connections carry PROXY with the client's address.
 func TestL4HealthChecksSendLocalHeader(t *testing.T) {
-	for _, proto := range []healthcheck.Protocol{healthcheck.TCP, healthcheck.HTTP} {
+	pki := newTestPKI(t)
+	cert := pki.leaf(t, "127.0.0.1")
+	for _, proto := range []healthcheck.Protocol{healthcheck.TCP, healthcheck.HTTP, healthcheck.HTTPS} {
 		t.Run(string(proto), func(t *testing.T) {
 			cmds := make(chan proxyproto.Command, 100)
 			target := startL4Target(t, func(c *net.TCPConn) {
@@ -53,10 +66,23 @@ func TestL4HealthChecksSendLocalHeader(t *testing.T) {
 				case cmds <- h.Command:
 				default:
 				}
-				if h.Command == proxyproto.Local && proto == healthcheck.HTTP {
-					if req, err := http.ReadRequest(br); err == nil {
+				if h.Command == proxyproto.Local && proto != healthcheck.TCP {
+					var rw io.ReadWriter = struct {
+						io.Reader
+						io.Writer
+					}{br, c}
+					if proto == healthcheck.HTTPS {
+						// The TLS handshake follows the header.
+						tc := tls.Server(bufferedConn{c, br}, &tls.Config{Certificates: []tls.Certificate{cert}})
+						if tc.Handshake() != nil {
+							return
+						}
+						defer tc.Close()
+						rw = tc
+					}
+					if req, err := http.ReadRequest(bufio.NewReader(rw)); err == nil {
 						req.Body.Close()
-						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+						io.WriteString(rw, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 					}
 					return
 				}
@@ -153,4 +179,22 @@ func echoOnce(t *testing.T, c *net.TCPConn) {
 		t.Fatal(err)
 	}
 	c.SetDeadline(time.Time{})
+}
+
+// TestL4FailOpen: when every target fails its health checks (here: the
+// checks go to a port where nothing listens), NLB fails open and routes to
+// all of them; connections still go through and are not reset.
+func TestL4FailOpen(t *testing.T) {
+	target := startL4Target(t, echoHandler)
+	hc, limits := fastHealth(healthcheck.TCP)
+	hc.Port = net.TCPAddrFromAddrPort(mustAP(refusingAddr(t))).Port
+	tg := newTestTG(t, TargetGroupConfig{HealthCheck: hc, HealthOptions: healthcheck.Options{Limits: limits}}, target.addr)
+	waitFor(t, 10*time.Second, "the target to fail its checks", func() bool { return healthOf(tg, target.addr) == HealthUnhealthy })
+	if !tg.FailingOpen() {
+		t.Fatal("group with no healthy target is not failing open")
+	}
+	addr := serveTCP(t, &TCPProxy{TargetGroup: tg})
+	c := dialTCP(t, addr)
+	defer c.Close()
+	echoOnce(t, c)
 }

@@ -6,107 +6,33 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lbkit/lbkit/balancer"
+	"github.com/lbkit/lbkit/internal/netns"
 	"github.com/lbkit/lbkit/internal/testenv"
-	"golang.org/x/sys/unix"
 )
-
-// l4NS is a throwaway network namespace for the client IP preservation
-// tests (kept small here; lb/dsr has its own helpers on its branch).
-type l4NS struct{ name string }
-
-var l4NSCount atomic.Int64
-
-func newL4NS(t *testing.T, label string) *l4NS {
-	t.Helper()
-	n := &l4NS{name: fmt.Sprintf("lbl4-%d-%d-%s", os.Getpid(), l4NSCount.Add(1), label)}
-	if out, err := exec.Command("ip", "netns", "add", n.name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", n.name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", n.name, err, out)
-		}
-	})
-	n.ip(t, "link", "set", "lo", "up")
-	return n
-}
-
-func (n *l4NS) ip(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", append([]string{"-n", n.name}, args...)...).CombinedOutput(); err != nil {
-		t.Fatalf("ip -n %s %s: %v: %s", n.name, strings.Join(args, " "), err, out)
-	}
-}
-
-// do runs fn on an OS thread inside the namespace; sockets fn creates
-// stay in it.
-func (n *l4NS) do(fn func() error) error {
-	runtime.LockOSThread()
-	orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer orig.Close()
-	target, err := os.Open("/run/netns/" + n.name)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer target.Close()
-	if err := setns(target.Fd()); err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer func() {
-		if setns(orig.Fd()) == nil {
-			runtime.UnlockOSThread()
-		} // else the thread stays locked and dies with this goroutine
-	}()
-	return fn()
-}
-
-func setns(fd uintptr) error {
-	if err := unix.Setns(int(fd), unix.CLONE_NEWNET); err != nil {
-		return fmt.Errorf("setns: %w", err)
-	}
-	return nil
-}
 
 // transparentTopology builds client — lb — target namespaces. The lb
 // namespace delivers everything that arrives from the target side locally
 // (policy routing table 100), which is what lets a transparent socket
 // bound to the client's address receive the target's replies.
-func transparentTopology(t *testing.T) (client, lbns, target *l4NS) {
+func transparentTopology(t *testing.T) (client, lbns, target *netns.NS) {
 	testenv.MustBeRoot(t, "creates network namespaces and uses IP_TRANSPARENT")
 	testenv.MustHaveProgram(t, "ip", "iproute2")
-	client, lbns, target = newL4NS(t, "c"), newL4NS(t, "lb"), newL4NS(t, "t")
-	veth := func(a *l4NS, an string, b *l4NS, bn string) {
-		if out, err := exec.Command("ip", "link", "add", an, "netns", a.name, "type", "veth", "peer", "name", bn, "netns", b.name).CombinedOutput(); err != nil {
-			t.Fatalf("veth: %v: %s", err, out)
-		}
-		a.ip(t, "link", "set", an, "up")
-		b.ip(t, "link", "set", bn, "up")
-	}
-	veth(client, "eth0", lbns, "to-c")
-	veth(target, "eth0", lbns, "to-t")
-	client.ip(t, "addr", "add", "10.77.1.2/24", "dev", "eth0")
-	client.ip(t, "route", "add", "default", "via", "10.77.1.1")
-	lbns.ip(t, "addr", "add", "10.77.1.1/24", "dev", "to-c")
-	lbns.ip(t, "addr", "add", "10.77.2.1/24", "dev", "to-t")
-	target.ip(t, "addr", "add", "10.77.2.2/24", "dev", "eth0")
-	target.ip(t, "route", "add", "default", "via", "10.77.2.1")
-	lbns.ip(t, "rule", "add", "iif", "to-t", "lookup", "100")
-	lbns.ip(t, "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "100")
+	client, lbns, target = netns.New(t, "c"), netns.New(t, "lb"), netns.New(t, "t")
+	netns.Veth(t, client, "eth0", lbns, "to-c")
+	netns.Veth(t, target, "eth0", lbns, "to-t")
+	client.MustIP(t, "addr", "add", "10.77.1.2/24", "dev", "eth0")
+	client.MustIP(t, "route", "add", "default", "via", "10.77.1.1")
+	lbns.MustIP(t, "addr", "add", "10.77.1.1/24", "dev", "to-c")
+	lbns.MustIP(t, "addr", "add", "10.77.2.1/24", "dev", "to-t")
+	target.MustIP(t, "addr", "add", "10.77.2.2/24", "dev", "eth0")
+	target.MustIP(t, "route", "add", "default", "via", "10.77.2.1")
+	lbns.MustIP(t, "rule", "add", "iif", "to-t", "lookup", "100")
+	lbns.MustIP(t, "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "100")
 	return client, lbns, target
 }
 
@@ -116,7 +42,7 @@ func transparentTopology(t *testing.T) (client, lbns, target *l4NS) {
 func TestTCPProxyPreserveClientIP(t *testing.T) {
 	client, lbns, target := transparentTopology(t)
 	var tln net.Listener
-	if err := target.do(func() (err error) { tln, err = net.Listen("tcp", "10.77.2.2:8080"); return }); err != nil {
+	if err := target.Do(func() (err error) { tln, err = net.Listen("tcp", "10.77.2.2:8080"); return }); err != nil {
 		t.Fatal(err)
 	}
 	tgt := &l4Target{ln: tln, conns: map[net.Conn]struct{}{}, addr: tln.Addr().String()}
@@ -131,14 +57,14 @@ func TestTCPProxyPreserveClientIP(t *testing.T) {
 			}
 			// Connections to targets are made in the balancer's namespace.
 			p.dialer = func(ctx context.Context, addr string, flow balancer.Flow) (c net.Conn, err error) {
-				err = lbns.do(func() error {
+				err = lbns.Do(func() error {
 					c, err = dialTCPTarget(ctx, addr, flow, preserve)
 					return err
 				})
 				return c, err
 			}
 			var ln net.Listener
-			if err := lbns.do(func() (err error) { ln, err = net.Listen("tcp", "10.77.1.1:0"); return }); err != nil {
+			if err := lbns.Do(func() (err error) { ln, err = net.Listen("tcp", "10.77.1.1:0"); return }); err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
@@ -147,7 +73,7 @@ func TestTCPProxyPreserveClientIP(t *testing.T) {
 			defer func() { cancel(); <-errc }()
 
 			var c net.Conn
-			if err := client.do(func() (err error) {
+			if err := client.Do(func() (err error) {
 				c, err = net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
 				return
 			}); err != nil {
@@ -177,7 +103,7 @@ func TestTCPProxyPreserveClientIP(t *testing.T) {
 func TestUDPProxyPreserveClientIP(t *testing.T) {
 	client, lbns, target := transparentTopology(t)
 	var tpc *net.UDPConn
-	if err := target.do(func() (err error) {
+	if err := target.Do(func() (err error) {
 		tpc, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(10, 77, 2, 2), Port: 5353})
 		return
 	}); err != nil {
@@ -199,7 +125,7 @@ func TestUDPProxyPreserveClientIP(t *testing.T) {
 
 	p := &UDPProxy{TargetGroup: newTestTG(t, TargetGroupConfig{}, tpc.LocalAddr().String()), PreserveClientIP: true, Logger: quietLog}
 	var pc *net.UDPConn
-	if err := lbns.do(func() (err error) {
+	if err := lbns.Do(func() (err error) {
 		pc, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(10, 77, 1, 1), Port: 53})
 		return
 	}); err != nil {
@@ -209,11 +135,11 @@ func TestUDPProxyPreserveClientIP(t *testing.T) {
 	errc := make(chan error, 1)
 	// Serve runs in the balancer's namespace: each flow's socket toward
 	// its target is created by Serve's own goroutine.
-	go func() { errc <- lbns.do(func() error { return p.Serve(ctx, pc) }) }()
+	go func() { errc <- lbns.Do(func() error { return p.Serve(ctx, pc) }) }()
 	defer func() { cancel(); <-errc }()
 
 	var c *net.UDPConn
-	if err := client.do(func() (err error) {
+	if err := client.Do(func() (err error) {
 		c, err = net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(10, 77, 1, 1), Port: 53})
 		return
 	}); err != nil {
@@ -256,4 +182,58 @@ func serveL4Target(t *testing.T, tg *l4Target, handle func(c *net.TCPConn)) {
 		}
 	}()
 	t.Cleanup(tg.Close)
+}
+
+// TestUDPProxyWildcardRepliesFromDialedAddress: a listener bound to
+// 0.0.0.0 answers each client from the address the client sent to; a
+// client with a connected socket would drop a reply from another address.
+func TestUDPProxyWildcardRepliesFromDialedAddress(t *testing.T) {
+	testenv.MustBeRoot(t, "binds a wildcard address inside a network namespace of its own")
+	testenv.MustHaveProgram(t, "ip", "iproute2")
+	ns := netns.New(t, "wild")
+	var echo, pc *net.UDPConn
+	if err := ns.Do(func() (err error) {
+		if echo, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+			return err
+		}
+		pc, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4zero})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := echo.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			echo.WriteToUDPAddrPort(buf[:n], from)
+		}
+	}()
+	defer func() { echo.Close(); <-done }()
+
+	p := &UDPProxy{TargetGroup: newTestTG(t, TargetGroupConfig{}, echo.LocalAddr().String()), Logger: quietLog}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- ns.Do(func() error { return p.Serve(ctx, pc) }) }()
+	defer func() { cancel(); <-errc }()
+
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	for _, ip := range []string{"127.0.0.2", "127.0.0.3", "127.0.0.1"} {
+		var c *net.UDPConn
+		if err := ns.Do(func() (err error) {
+			c, err = net.DialUDP("udp", nil, &net.UDPAddr{IP: net.ParseIP(ip), Port: port})
+			return
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := udpRoundTrip(c, "to "+ip)
+		c.Close()
+		if err != nil || got != "to "+ip {
+			t.Fatalf("via %s: %q, %v (a reply from another address is dropped by the client)", ip, got, err)
+		}
+	}
 }

@@ -34,18 +34,18 @@ var (
 	ErrL4Config = errors.New("lb: invalid L4 proxy configuration")
 )
 
-// TargetDialError is a failed connection to a target: the target's
-// address and the dial error. A TCP listener retries dial errors on
-// another target (they are always safe to retry: no byte was sent).
-type TargetDialError struct {
+// targetDialError is a failed connection to a target: the target's
+// address and the dial error. A listener retries dial errors on another
+// target (always safe: no byte was sent).
+type targetDialError struct {
 	Target string
 	Err    error
 }
 
-func (e *TargetDialError) Error() string {
+func (e *targetDialError) Error() string {
 	return "lb: connect to target " + e.Target + ": " + e.Err.Error()
 }
-func (e *TargetDialError) Unwrap() error { return e.Err }
+func (e *targetDialError) Unwrap() error { return e.Err }
 
 // TCPProxy forwards TCP connections to the targets of a target group, as
 // an NLB TCP listener does: one target per connection, chosen by the group
@@ -318,7 +318,7 @@ func connectL4(ctx context.Context, tg *TargetGroup, flow balancer.Flow, attempt
 		if err == nil {
 			return c, lease, nil
 		}
-		lastErr = &TargetDialError{Target: lease.Addr(), Err: err}
+		lastErr = &targetDialError{Target: lease.Addr(), Err: err}
 		lease.Done(lastErr)
 		tg.Report(lease.Addr(), healthcheck.Result{Err: lastErr})
 		rec.targetError(lease.Addr())

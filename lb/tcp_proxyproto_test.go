@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,34 +18,52 @@ import (
 // the target side: the client's address and the listener's, then the
 // client's bytes, unchanged.
 func TestTCPProxyProxyProtocolV2(t *testing.T) {
-	got := make(chan string, 1)
-	target := startL4Target(t, func(c *net.TCPConn) {
-		br := bufio.NewReader(c)
-		var h proxyproto.Header
-		if err := proxyproto.Read(br, &h); err != nil {
-			got <- "error: " + err.Error()
-			return
-		}
-		rest, _ := io.ReadAll(br)
-		got <- fmt.Sprintf("%v %v %v %s", h.Command, h.Source, h.Destination, rest)
-	})
-	addr := serveTCP(t, &TCPProxy{TargetGroup: newTestTG(t, TargetGroupConfig{}, target.addr), ProxyProtocolV2: true})
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.Write([]byte("payload"))
-	c.(*net.TCPConn).CloseWrite()
-	want := fmt.Sprintf("%v %v %v payload", proxyproto.Proxy, c.LocalAddr(), addr)
-	select {
-	case g := <-got:
-		if g != want {
-			t.Fatalf("target saw %q, want %q", g, want)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("target saw nothing")
+	for _, tc := range []struct {
+		name, listen, clientIP string
+		want                   proxyproto.Protocol
+	}{
+		{"IPv4", "127.0.0.1:0", "127.0.0.2", proxyproto.TCP4},
+		{"IPv6", "[::1]:0", "::1", proxyproto.TCP6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := make(chan string, 1)
+			target := startL4Target(t, func(c *net.TCPConn) {
+				br := bufio.NewReader(c)
+				var h proxyproto.Header
+				if err := proxyproto.Read(br, &h); err != nil {
+					got <- "error: " + err.Error()
+					return
+				}
+				rest, _ := io.ReadAll(br)
+				got <- fmt.Sprintf("%v %v %v %v %s", h.Command, h.Protocol, h.Source, h.Destination, rest)
+			})
+			ln, err := net.Listen("tcp", tc.listen)
+			if err != nil {
+				t.Skipf("no %s loopback: %v", tc.name, err)
+			}
+			p := &TCPProxy{TargetGroup: newTestTG(t, TargetGroupConfig{}, target.addr), ProxyProtocolV2: true, Logger: quietLog}
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error, 1)
+			go func() { errc <- p.Serve(ctx, ln) }()
+			defer func() { cancel(); <-errc }()
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(tc.clientIP)}}
+			c, err := d.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Write([]byte("payload"))
+			c.(*net.TCPConn).CloseWrite()
+			want := fmt.Sprintf("%v %v %v %v payload", proxyproto.Proxy, tc.want, c.LocalAddr(), ln.Addr())
+			select {
+			case g := <-got:
+				if g != want {
+					t.Fatalf("target saw %q, want %q", g, want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("target saw nothing")
+			}
+		})
 	}
 }
 
@@ -56,9 +71,9 @@ func TestTCPProxyProxyProtocolV2(t *testing.T) {
 // behind our proxy reports the client's true address (a distinct loopback
 // address and its port) from our PROXY v2 header.
 func TestTCPProxyProxyProtocolV2HAProxy(t *testing.T) {
-	haproxy := testenv.MustHaveProgram(t, "haproxy", "haproxy")
-	port := freePort(t)
-	cfg := fmt.Sprintf(`global
+	socks := testenv.ListenSockets(t, 1)
+	port := socks[0].Port
+	testenv.StartHAProxy(t, fmt.Sprintf(`global
   maxconn 100
 defaults
   mode http
@@ -66,10 +81,9 @@ defaults
   timeout client 10s
   timeout server 10s
 frontend fe
-  bind 127.0.0.1:%d accept-proxy
+  bind %s accept-proxy
   http-request return status 200 content-type text/plain lf-string "src=%%[src]:%%[src_port] dst=%%[dst]:%%[dst_port]"
-`, port)
-	startHAProxy(t, haproxy, cfg, port)
+`, testenv.HAProxyBind(0)), socks)
 
 	tg := newTestTG(t, TargetGroupConfig{}, fmt.Sprintf("127.0.0.1:%d", port))
 	addr := serveTCP(t, &TCPProxy{TargetGroup: tg, ProxyProtocolV2: true})
@@ -91,50 +105,4 @@ frontend fe
 			t.Fatalf("HAProxy answered %q, want a body %q", b, want)
 		}
 	}
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startHAProxy runs haproxy in the foreground with cfg until the test
-// ends, and waits until it listens on port.
-func startHAProxy(t testing.TB, haproxy, cfg string, port int) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(haproxy, "-c", "-f", path).CombinedOutput(); err != nil {
-		t.Fatalf("haproxy -c: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, haproxy, "-db", "-f", path)
-	var stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("haproxy output:\n%s", stderr.String())
-		}
-	})
-	waitFor(t, 10*time.Second, "haproxy to listen", func() bool {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
 }

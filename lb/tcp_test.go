@@ -123,17 +123,20 @@ func TestTCPProxyTargetHalfClose(t *testing.T) {
 
 func TestTCPProxyIdleTimeout(t *testing.T) {
 	target := startL4Target(t, func(c *net.TCPConn) {
-		// Send a byte every 40 ms for 400 ms, then go silent until the
+		// Send a byte every 20 ms for 200 ms, then go silent until the
 		// proxy closes the connection.
 		for range 10 {
 			if _, err := c.Write([]byte{'.'}); err != nil {
 				return
 			}
-			time.Sleep(40 * time.Millisecond) // the trickle's pace, not a wait
+			time.Sleep(20 * time.Millisecond) // the trickle's pace, not a wait
 		}
 		io.Copy(io.Discard, c)
 	})
-	const idle = 150 * time.Millisecond
+	// The timeout is 25 times the trickle's period, so that a loaded
+	// machine (tests run under -race beside other work) does not make the
+	// trickle itself look idle.
+	const idle = 500 * time.Millisecond
 	addr := serveTCP(t, &TCPProxy{TargetGroup: newTestTG(t, TargetGroupConfig{}, target.addr), IdleTimeout: idle})
 	c := dialTCP(t, addr)
 	defer c.Close()
@@ -146,8 +149,11 @@ func TestTCPProxyIdleTimeout(t *testing.T) {
 	if len(b) != 10 {
 		t.Fatalf("got %d bytes before the idle close, want 10 (a one-way trickle keeps the connection alive); err %v", len(b), err)
 	}
-	if el > 10*time.Second {
-		t.Fatalf("idle connection closed after %v", el)
+	if el < idle {
+		t.Fatalf("connection closed after %v, before the idle timeout %v", el, idle)
+	}
+	if el > 30*time.Second {
+		t.Fatalf("idle connection closed only after %v", el)
 	}
 }
 
@@ -303,10 +309,15 @@ func TestTCPProxyShutdownResetsConnections(t *testing.T) {
 	}
 }
 
-// TestL4RetryPicksAnotherTarget: with NLB's flow hash a retry must not be
-// keyed by the same 5-tuple (it would hash to the failed target again).
+// TestL4RetryPicksAnotherTarget: with NLB's flow hash a flow maps to the
+// same target in every balancer instance (a restarted one included), and
+// a retry must not be keyed by the same 5-tuple (it would hash to the
+// failed target again).
 func TestL4RetryPicksAnotherTarget(t *testing.T) {
-	tg := newTestTG(t, TargetGroupConfig{Algorithm: balancer.FlowHash{}}, "127.0.0.1:1001", "127.0.0.1:1002", "127.0.0.1:1003")
+	targets := []string{"127.0.0.1:1001", "127.0.0.1:1002", "127.0.0.1:1003"}
+	tg := newTestTG(t, TargetGroupConfig{Algorithm: balancer.FlowHash{}}, targets...)
+	// Another instance, its targets registered in another order.
+	restarted := newTestTG(t, TargetGroupConfig{Algorithm: balancer.FlowHash{}}, targets[2], targets[0], targets[1])
 	for port := range 200 {
 		flow := balancer.Flow{Proto: protoTCP, Src: mustAP("10.0.0.1:" + itoa(40000+port)), Dst: mustAP("10.0.0.9:80")}
 		info := l4PickInfo(flow)
@@ -317,8 +328,10 @@ func TestL4RetryPicksAnotherTarget(t *testing.T) {
 		first.Done(nil)
 		again, _ := tg.Pick(info)
 		again.Done(nil)
-		if again.Addr() != first.Addr() {
-			t.Fatalf("flow %v: picked %s then %s; the flow hash must be stable", flow, first.Addr(), again.Addr())
+		other, _ := restarted.Pick(info)
+		other.Done(nil)
+		if again.Addr() != first.Addr() || other.Addr() != first.Addr() {
+			t.Fatalf("flow %v: picked %s, then %s, and %s in another instance; the flow hash must be stable", flow, first.Addr(), again.Addr(), other.Addr())
 		}
 		retry, _, err := pickAvoiding(tg, l4Rekey(info), []string{first.Addr()})
 		if err != nil {
@@ -339,9 +352,10 @@ func TestTCPProxyConnectTimeout(t *testing.T) {
 	live := startL4Target(t, echoHandler)
 	reg := prometheus.NewRegistry()
 	m, _ := NewL4Metrics(reg)
-	tg := newTestTG(t, TargetGroupConfig{Algorithm: balancer.FlowHash{}}, stuck, live.addr)
-	addr := serveTCP(t, &TCPProxy{Name: "l", TargetGroup: tg, ConnectTimeout: 100 * time.Millisecond, Metrics: m})
-	for i := range 8 {
+	// Round robin: some first picks are sure to land on the stuck target.
+	tg := newTestTG(t, TargetGroupConfig{}, stuck, live.addr)
+	addr := serveTCP(t, &TCPProxy{Name: "l", TargetGroup: tg, ConnectTimeout: 300 * time.Millisecond, Metrics: m})
+	for i := range 6 {
 		c := dialTCP(t, addr)
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		c.Write([]byte("hi"))

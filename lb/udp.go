@@ -74,17 +74,26 @@ type UDPProxy struct {
 	log      *slog.Logger
 
 	mu    sync.Mutex
-	flows map[netip.AddrPort]*udpFlow
+	flows map[udpKey]*udpFlow
 }
+
+// udpKey identifies a flow: the client's address and the local address
+// it sent to (the same for every flow unless the listener is bound to a
+// wildcard address).
+type udpKey struct{ client, local netip.AddrPort }
 
 // udpFlow is one client's flow: its socket toward the target and the
 // lease that counts it on the target.
 type udpFlow struct {
+	key    udpKey
 	client netip.AddrPort
-	target *net.UDPConn
-	lease  Lease
-	last   atomic.Int64 // unix nanos of the last datagram either way
-	closed atomic.Bool
+	// replyOOB, for a wildcard listener, is the control message that makes
+	// replies leave from the address the client sent to.
+	replyOOB []byte
+	target   *net.UDPConn
+	lease    Lease
+	last     atomic.Int64 // unix nanos of the last datagram either way
+	closed   atomic.Bool
 	// ended is set with the reason the flow ended (idle, terminated,
 	// shutdown) before its socket is closed.
 	ended atomic.Pointer[error]
@@ -125,8 +134,9 @@ func (p *UDPProxy) maxFlows() int {
 // Serve reads datagrams from pc and forwards them until ctx ends; it then
 // closes pc, ends every flow, waits for the flows' goroutines and returns
 // nil. It returns an error if reading fails for another reason or the
-// proxy is misconfigured. Serve closes pc. Bind pc to a specific address
-// (not a wildcard) on multi-homed hosts: replies leave from pc's address.
+// proxy is misconfigured. Serve closes pc. When pc is bound to a wildcard
+// address, replies leave from the address each client sent to (IP_PKTINFO;
+// Linux), so clients with connected sockets accept them.
 func (p *UDPProxy) Serve(ctx context.Context, pc *net.UDPConn) error {
 	if p.TargetGroup == nil {
 		pc.Close()
@@ -145,8 +155,28 @@ func (p *UDPProxy) Serve(ctx context.Context, pc *net.UDPConn) error {
 		wg.Wait()
 	}()
 	buf := make([]byte, maxDatagram)
+	var oob []byte
+	if local.Addr().IsUnspecified() {
+		if err := enablePktinfo(pc); err != nil {
+			p.log.Warn("wildcard UDP listener without per-datagram addresses: replies leave from the host's default source address", "err", err)
+		} else {
+			oob = make([]byte, 256)
+		}
+	}
 	for {
-		n, client, err := pc.ReadFromUDPAddrPort(buf)
+		var n int
+		var client netip.AddrPort
+		var err error
+		dst := local
+		if oob != nil {
+			var oobn int
+			n, oobn, _, client, err = pc.ReadMsgUDPAddrPort(buf, oob)
+			if a, ok := pktinfoDst(oob[:oobn]); ok && err == nil {
+				dst = netip.AddrPortFrom(a, local.Port())
+			}
+		} else {
+			n, client, err = pc.ReadFromUDPAddrPort(buf)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -158,7 +188,7 @@ func (p *UDPProxy) Serve(ctx context.Context, pc *net.UDPConn) error {
 			return err
 		}
 		client = netip.AddrPortFrom(client.Addr().Unmap(), client.Port())
-		f := p.flowFor(ctx, &wg, pc, client, local)
+		f := p.flowFor(ctx, &wg, pc, client, dst, oob != nil)
 		if f == nil {
 			continue
 		}
@@ -177,9 +207,10 @@ func (p *UDPProxy) Serve(ctx context.Context, pc *net.UDPConn) error {
 
 // flowFor returns the client's open flow, or opens one. It returns nil
 // when the datagram has to be dropped (table full, no target).
-func (p *UDPProxy) flowFor(ctx context.Context, wg *sync.WaitGroup, pc *net.UDPConn, client, local netip.AddrPort) *udpFlow {
+func (p *UDPProxy) flowFor(ctx context.Context, wg *sync.WaitGroup, pc *net.UDPConn, client, local netip.AddrPort, wildcard bool) *udpFlow {
+	key := udpKey{client, local}
 	p.mu.Lock()
-	f := p.flows[client]
+	f := p.flows[key]
 	if f != nil && !f.closed.Load() {
 		p.mu.Unlock()
 		return f
@@ -204,13 +235,16 @@ func (p *UDPProxy) flowFor(ctx context.Context, wg *sync.WaitGroup, pc *net.UDPC
 		p.log.Warn("udp target socket failed", "client", client, "target", lease.Addr(), "err", err)
 		return nil
 	}
-	f = &udpFlow{client: client, target: tc, lease: lease}
+	f = &udpFlow{key: key, client: client, target: tc, lease: lease}
+	if wildcard {
+		f.replyOOB = pktinfoSrc(local.Addr(), client.Addr())
+	}
 	f.last.Store(time.Now().UnixNano())
 	p.mu.Lock()
 	if p.flows == nil {
-		p.flows = map[netip.AddrPort]*udpFlow{}
+		p.flows = map[udpKey]*udpFlow{}
 	}
-	p.flows[client] = f
+	p.flows[key] = f
 	p.mu.Unlock()
 	p.rec.flowStart()
 	wg.Add(1)
@@ -253,31 +287,21 @@ func (p *UDPProxy) udpFlowReplies(pc *net.UDPConn, f *udpFlow) {
 			}
 		}()
 	}
-	rc, err := f.target.SyscallConn()
-	if err != nil {
-		return
-	}
 	idle := p.idleTimeout()
 	// As for TCP, the deadline is re-armed in quarters of the timeout so
 	// that traffic toward the target (seen only through f.last) extends
 	// the flow's life.
 	for {
 		f.target.SetReadDeadline(time.Now().Add(idle / 4))
-		var bp *[]byte
-		var n int
-		var rerr error
-		err := rc.Read(func(fd uintptr) bool {
-			bp = udpBufPool.Get().(*[]byte)
-			n, _, rerr = syscall.Recvfrom(int(fd), *bp, syscall.MSG_DONTWAIT)
-			if rerr == syscall.EAGAIN {
-				udpBufPool.Put(bp)
-				bp = nil
-				return false
-			}
-			return true
-		})
+		bp, n, err := udpRecv(f.target)
 		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) && !f.closed.Load() {
+			switch {
+			case errors.Is(err, syscall.ECONNREFUSED):
+				// The target's port is closed (ICMP). Keep the flow: the
+				// target may come back, as NLB keeps it.
+				p.rec.targetError(f.lease.Addr())
+				continue
+			case errors.Is(err, os.ErrDeadlineExceeded) && !f.closed.Load():
 				if time.Since(time.Unix(0, f.last.Load())) < idle {
 					continue
 				}
@@ -285,20 +309,13 @@ func (p *UDPProxy) udpFlowReplies(pc *net.UDPConn, f *udpFlow) {
 			}
 			return
 		}
-		if rerr != nil {
-			// ECONNREFUSED: the target's port is closed (ICMP). Keep the
-			// flow: the target may come back, as NLB keeps it.
-			if bp != nil {
-				udpBufPool.Put(bp)
-			}
-			if errors.Is(rerr, syscall.ECONNREFUSED) {
-				p.rec.targetError(f.lease.Addr())
-				continue
-			}
-			return
-		}
 		f.last.Store(time.Now().UnixNano())
-		if _, err := pc.WriteToUDPAddrPort((*bp)[:n], f.client); err == nil {
+		if f.replyOOB != nil {
+			_, _, err = pc.WriteMsgUDPAddrPort((*bp)[:n], f.replyOOB, f.client)
+		} else {
+			_, err = pc.WriteToUDPAddrPort((*bp)[:n], f.client)
+		}
+		if err == nil {
 			p.rec.bytes(false, int64(n))
 		}
 		udpBufPool.Put(bp)
@@ -318,8 +335,8 @@ func (f *udpFlow) end(reason error) {
 func (p *UDPProxy) endFlow(f *udpFlow) {
 	f.end(errShutdown)
 	p.mu.Lock()
-	if p.flows[f.client] == f {
-		delete(p.flows, f.client)
+	if p.flows[f.key] == f {
+		delete(p.flows, f.key)
 	}
 	p.mu.Unlock()
 	f.lease.Done(nil)

@@ -97,6 +97,12 @@ func TestUDPProxyFlows(t *testing.T) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	used := map[string]int{}
+	var socks []*net.UDPConn
+	defer func() {
+		for _, c := range socks {
+			c.Close()
+		}
+	}()
 	errs := make(chan error, clients)
 	for i := range clients {
 		wg.Add(1)
@@ -107,7 +113,12 @@ func TestUDPProxyFlows(t *testing.T) {
 				errs <- err
 				return
 			}
-			defer c.Close()
+			// Sockets stay open until every client is done: a port freed
+			// early could be reused by another client, which would then
+			// join the first one's flow.
+			mu.Lock()
+			socks = append(socks, c)
+			mu.Unlock()
 			var target string
 			for j := range perClient {
 				msg := fmt.Sprintf("client %d datagram %d", i, j)
@@ -151,7 +162,7 @@ func TestUDPProxyFlows(t *testing.T) {
 
 func TestUDPProxyIdleTimeout(t *testing.T) {
 	a := startUDPEcho(t, "a")
-	p := &UDPProxy{TargetGroup: newTestTG(t, TargetGroupConfig{}, a), IdleTimeout: 100 * time.Millisecond}
+	p := &UDPProxy{TargetGroup: newTestTG(t, TargetGroupConfig{}, a), IdleTimeout: time.Second}
 	addr := serveUDP(t, p)
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(mustAP(addr)))
 	if err != nil {

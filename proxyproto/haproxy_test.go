@@ -8,9 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"text/template"
@@ -40,7 +37,7 @@ defaults
 
 frontend fe_v2
 	mode tcp
-	bind 127.0.0.1:{{.V2Port}}
+	bind {{.V2Bind}}
 	unique-id-format conn-%ci-%cp
 	default_backend be_v2
 backend be_v2
@@ -49,7 +46,7 @@ backend be_v2
 
 frontend fe_v1
 	mode tcp
-	bind 127.0.0.1:{{.V1Port}}
+	bind {{.V1Bind}}
 	default_backend be_v1
 backend be_v1
 	mode tcp
@@ -61,91 +58,41 @@ backend be_check
 
 frontend fe_accept
 	mode http
-	bind 127.0.0.1:{{.AcceptPort}} accept-proxy
+	bind {{.AcceptBind}} accept-proxy
 	http-request return status 200 content-type text/plain lf-string "%[src]:%[src_port] %[dst]:%[dst_port] authority=%[fc_pp_authority]"
 `
 
 type haproxyPorts struct {
 	V2Port, V1Port, AcceptPort int
+	V2Bind, V1Bind, AcceptBind string // bind addresses of inherited sockets
 	Target, CheckTarget        string
 }
 
-// freePort returns a port that was free a moment ago on 127.0.0.1.
-func freePort(t *testing.T) int {
+// startHAProxy runs haproxy with haproxyConfig until the test ends, its
+// frontends on sockets the test holds (so no parallel test can take their
+// ports).
+func startHAProxy(t *testing.T, p *haproxyPorts) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startHAProxy runs haproxy in the foreground until the test ends, and
-// waits until its frontends accept connections.
-func startHAProxy(t *testing.T, p haproxyPorts) {
-	t.Helper()
-	bin := testenv.MustHaveProgram(t, "haproxy", "haproxy")
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "haproxy.cfg")
+	socks := testenv.ListenSockets(t, 3)
+	p.V2Port, p.V2Bind = socks[0].Port, testenv.HAProxyBind(0)
+	p.V1Port, p.V1Bind = socks[1].Port, testenv.HAProxyBind(1)
+	p.AcceptPort, p.AcceptBind = socks[2].Port, testenv.HAProxyBind(2)
 	var buf bytes.Buffer
 	if err := template.Must(template.New("cfg").Parse(haproxyConfig)).Execute(&buf, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(cfg, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(bin, "-c", "-q", "-f", cfg).CombinedOutput(); err != nil {
-		t.Fatalf("haproxy -c: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-db", "-f", cfg)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("haproxy output:\n%s", logs.String())
-		}
-	})
-	for _, port := range []int{p.V2Port, p.V1Port, p.AcceptPort} {
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				_ = c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("haproxy not listening on %s after 10s: %v\n%s", addr, err, logs.String())
-			}
-			retryPause()
-		}
-	}
+	testenv.StartHAProxy(t, buf.String(), socks)
 }
-
-// retryPause spaces readiness probes; the wait is bounded by the caller's
-// deadline.
-func retryPause() { <-time.After(10 * time.Millisecond) }
 
 func TestHAProxyInterop(t *testing.T) {
 	target := listen(t, func(l *Listener) { l.ReadHeaderTimeout = 5 * time.Second })
 	checks := listen(t, nil)
-	p := haproxyPorts{
-		V2Port: freePort(t), V1Port: freePort(t), AcceptPort: freePort(t),
-		Target: target.Addr().String(), CheckTarget: checks.Addr().String(),
-	}
-	startHAProxy(t, p)
+	p := haproxyPorts{Target: target.Addr().String(), CheckTarget: checks.Addr().String()}
+	startHAProxy(t, &p)
 
-	// The readiness probes above went through HAProxy to the target;
-	// they carry headers too. Serve the target in the background and hand
-	// the test only connections that send a payload.
+	// HAProxy's health checks reach the target too, carrying headers of
+	// their own. Serve the target in the background and hand the test only
+	// connections that send a payload.
 	type served struct {
 		hdr    *Header
 		remote net.Addr

@@ -146,6 +146,8 @@ type sinks struct {
 	ln    net.Listener
 	bytes atomic.Int64
 	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns []net.Conn // closed by close: a stream cut by a path change never ends by itself
 }
 
 // startSinks opens, on the backend, a UDP socket on VIP:9000 that never
@@ -172,6 +174,9 @@ func startSinks(b *testing.B, ns *netns.NS) *sinks {
 			if err != nil {
 				return
 			}
+			s.mu.Lock()
+			s.conns = append(s.conns, c)
+			s.mu.Unlock()
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
@@ -193,6 +198,11 @@ func startSinks(b *testing.B, ns *netns.NS) *sinks {
 func (s *sinks) close() {
 	s.udp.Close()
 	s.ln.Close()
+	s.mu.Lock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
 	s.wg.Wait()
 }
 
@@ -280,7 +290,9 @@ func tcpBulk(b *testing.B, lab *dsrlab.Lab, s *sinks, d time.Duration) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer c.Close()
+	// Reset rather than drain what is still queued: the next measurement
+	// may change the path under it.
+	defer func() { c.(*net.TCPConn).SetLinger(0); c.Close() }()
 	buf := make([]byte, 256<<10)
 	before := s.bytes.Load()
 	start := time.Now()

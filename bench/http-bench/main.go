@@ -192,6 +192,14 @@ func startProxy(kind, self, listen string, backends []string, tmp string) (*exec
 	switch kind {
 	case "lbkit", "httputil":
 		cmd = exec.Command(self, "-serve", kind, "-listen", listen, "-targets", strings.Join(backends, ","))
+	case "lbkit-base":
+		// An earlier build of this program (LBKIT_BASE), to measure a
+		// change side by side with the code before it.
+		base := os.Getenv("LBKIT_BASE")
+		if base == "" {
+			return nil, errors.New("lbkit-base needs LBKIT_BASE=path to an earlier http-bench build")
+		}
+		cmd = exec.Command(base, "-serve", "lbkit", "-listen", listen, "-targets", strings.Join(backends, ","))
 	case "haproxy":
 		var srv strings.Builder
 		for i, b := range backends {

@@ -44,7 +44,9 @@
 // It does not: check SigV4 signatures (any credentials are accepted),
 // implement trust stores, capacity reservations, Gateway Load Balancers or
 // EC2 beyond VPCs, subnets, security groups (without their rules), tags and
-// availability zones. Load balancers do not serve traffic; [Live] is the
-// seam for a mode that will run them through elb/local. The API is v0 and
-// experimental.
+// availability zones. By default load balancers do not serve traffic; in
+// live mode ([NewLive], passed as both Options.Live and Options.Health) they
+// run through elb/local and DescribeTargetHealth reports real health
+// checks — see [LiveStacks] for how a DNSName reaches them. The API is v0
+// and experimental.
 package elbtest

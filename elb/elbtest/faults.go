@@ -14,8 +14,11 @@ import (
 // replayed. (Concurrent callers race for positions in the stream; replay
 // then needs the same interleaving.)
 type Faults struct {
-	// Rules are tried in order; the first whose Operations match the call
-	// decides. A call no rule matches gets no fault.
+	// Rules that match a call all apply to it: their latencies add up, and
+	// their rates are shares of one draw, so that rules of 20% Throttling
+	// and 5% InternalFailure on the same operation fail 20% and 5% of its
+	// calls respectively (rates beyond a total of 1 never fire). A call no
+	// rule matches gets no fault.
 	Rules []FaultRule
 }
 
@@ -72,23 +75,34 @@ func (s *Server) SetFaults(f *Faults) {
 	s.faults.mu.Unlock()
 }
 
-// before applies the first matching rule to a call: it waits the latency,
+// before applies the matching rules to a call: it waits their latency,
 // then returns the injected error or nil.
 func (fi *faultInjector) before(ctx context.Context, action string) error {
 	fi.mu.Lock()
-	var rule *FaultRule
+	var (
+		latency time.Duration
+		code    string
+		fail    bool
+		draw    = -1.0 // drawn once, on the first rule with a rate
+		share   float64
+	)
 	for i := range fi.rules {
-		if fi.rules[i].matches(action) {
-			rule = &fi.rules[i]
-			break
+		r := &fi.rules[i]
+		if !r.matches(action) {
+			continue
+		}
+		latency += r.Latency
+		if r.Rate <= 0 || fail {
+			continue
+		}
+		if draw < 0 {
+			draw = fi.rng.Float64()
+		}
+		share += r.Rate
+		if draw < share {
+			fail, code = true, r.Code
 		}
 	}
-	if rule == nil {
-		fi.mu.Unlock()
-		return nil
-	}
-	fail := rule.Rate > 0 && fi.rng.Float64() < rule.Rate
-	latency, code := rule.Latency, rule.Code
 	fi.mu.Unlock()
 	if latency > 0 {
 		t := time.NewTimer(latency)

@@ -115,10 +115,11 @@ type Options struct {
 }
 
 // Live receives the endpoint's state after every successful mutating
-// call. A later "live" mode implements it with elb/local so that the load
-// balancers created through the API really serve traffic; elbtest itself
-// only calls it. Sync runs with the state lock released, on the goroutine
-// of the request; an error is logged, not returned to the client.
+// call. [LiveStacks] (live mode) implements it with elb/local so that the
+// load balancers created through the API really serve traffic. Sync runs
+// with the state lock released, on the goroutine of the request, one call
+// at a time and in order (each snapshot is at least as new as the one
+// before); an error is logged, not returned to the client.
 type Live interface {
 	Sync(ctx context.Context, snapshot *Snapshot) error
 }
@@ -129,18 +130,21 @@ type Server struct {
 	// URL is the base endpoint, "http://127.0.0.1:port".
 	URL string
 
-	opts     Options
-	clock    Clock
-	ln       net.Listener
-	http     *http.Server
-	client   *http.Client
-	served   chan struct{}
-	st       *store
-	faults   *faultInjector
-	log      requestLog
-	reqID    atomic.Uint64
-	logger   *slog.Logger
-	saveMu   sync.Mutex
+	opts   Options
+	clock  Clock
+	ln     net.Listener
+	http   *http.Server
+	client *http.Client
+	served chan struct{}
+	st     *store
+	faults *faultInjector
+	log    requestLog
+	reqID  atomic.Uint64
+	logger *slog.Logger
+	saveMu sync.Mutex
+	// liveMu orders Live.Sync calls: each takes its snapshot while holding
+	// it, so a later Sync never carries an older state than an earlier one.
+	liveMu   sync.Mutex
 	handlers map[string]*operation // "version/Action"
 }
 
@@ -236,6 +240,9 @@ func (s *Server) serve() {
 // It also closes the idle connections of [Server.Client], so a test that
 // used Config leaks no goroutines.
 func (s *Server) Close() {
+	// Close our own client's idle connections first: Shutdown waits up to
+	// 5 s for connections that were opened but never sent a request.
+	s.client.CloseIdleConnections()
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = s.http.Shutdown(ctx)
@@ -475,7 +482,10 @@ func (s *Server) afterMutation(ctx context.Context) {
 		}
 	}
 	if s.opts.Live != nil {
-		if err := s.opts.Live.Sync(ctx, s.Snapshot()); err != nil {
+		s.liveMu.Lock()
+		err := s.opts.Live.Sync(ctx, s.Snapshot())
+		s.liveMu.Unlock()
+		if err != nil {
 			s.logger.Error("elbtest: live sync", "err", err)
 		}
 	}

@@ -245,7 +245,10 @@ func checkLBAttributes(t types.LoadBalancerTypeEnum, current map[string]string, 
 func checkTGAttributes(tg *types.TargetGroup, current map[string]string, req [][2]string) error {
 	spec := specTargetGroup(tg)
 	spec.Defaults()
-	known := knownKeys(spec.AttributeList())
+	known := map[string]bool{}
+	for _, k := range spec.AttributeKeys() {
+		known[k] = true
+	}
 	if base, err := elb.ApplyTargetGroupAttributes(spec, splitKnown(known, mapPairs(current))); err == nil {
 		spec.Attributes = base
 	}

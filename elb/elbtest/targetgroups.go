@@ -161,7 +161,8 @@ func validateHealthCheck(tg *types.TargetGroup) error {
 	if tg.Matcher != nil && tg.Matcher.HttpCode != nil && !validHTTPCodes(*tg.Matcher.HttpCode) {
 		return validationf("Health check matcher HTTP code '%s' must be a code from 200 to 599, a list or a range", *tg.Matcher.HttpCode)
 	}
-	if it, to := tg.HealthCheckIntervalSeconds, tg.HealthCheckTimeoutSeconds; it != nil && to != nil && *to >= *it {
+	// As elb.ValidateHealthCheck: TCP checks may have timeout = interval.
+	if it, to := tg.HealthCheckIntervalSeconds, tg.HealthCheckTimeoutSeconds; it != nil && to != nil && *to >= *it && tg.HealthCheckProtocol != types.ProtocolEnumTcp {
 		return validationf("Health check timeout '%d' must be smaller than the interval '%d'", *to, *it)
 	}
 	return nil

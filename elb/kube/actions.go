@@ -2,182 +2,178 @@ package kube
 
 import (
 	"fmt"
-	"net/netip"
-	"strings"
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/lbkit/lbkit/elb"
-	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// Action is the JSON of an actions.<name> annotation, in ALBC's schema.
-type Action struct {
+// actionJSON is ALBC's actions.${name} annotation: AWS's Action shape,
+// with target groups named by Service as well as by ARN.
+type actionJSON struct {
 	Type                string                   `json:"type"`
 	TargetGroupARN      string                   `json:"targetGroupARN,omitempty"`
-	ForwardConfig       *ForwardActionConfig     `json:"forwardConfig,omitempty"`
+	ForwardConfig       *forwardJSON             `json:"forwardConfig,omitempty"`
 	RedirectConfig      *elb.RedirectConfig      `json:"redirectConfig,omitempty"`
 	FixedResponseConfig *elb.FixedResponseConfig `json:"fixedResponseConfig,omitempty"`
 }
 
-// ForwardActionConfig forwards to weighted target groups: existing ones by
-// ARN or the target groups of Service ports.
-type ForwardActionConfig struct {
-	TargetGroups                []TargetGroupTuple           `json:"targetGroups"`
-	TargetGroupStickinessConfig *TargetGroupStickinessConfig `json:"targetGroupStickinessConfig,omitempty"`
+type forwardJSON struct {
+	TargetGroups []struct {
+		TargetGroupARN string              `json:"targetGroupARN,omitempty"`
+		ServiceName    string              `json:"serviceName,omitempty"`
+		ServicePort    *intstr.IntOrString `json:"servicePort,omitempty"`
+		Weight         *int                `json:"weight,omitempty"`
+	} `json:"targetGroups"`
+	TargetGroupStickinessConfig *struct {
+		Enabled         bool `json:"enabled"`
+		DurationSeconds int  `json:"durationSeconds,omitempty"`
+	} `json:"targetGroupStickinessConfig,omitempty"`
 }
 
-// TargetGroupTuple is one weighted destination of a forward action.
-type TargetGroupTuple struct {
-	TargetGroupARN string             `json:"targetGroupARN,omitempty"`
-	ServiceName    string             `json:"serviceName,omitempty"`
-	ServicePort    intstr.IntOrString `json:"servicePort,omitempty"`
-	Weight         *int               `json:"weight,omitempty"`
+// conditionJSON is one entry of ALBC's conditions.${name} annotation.
+type conditionJSON struct {
+	Field            string `json:"field"`
+	HostHeaderConfig *struct {
+		Values []string `json:"values"`
+	} `json:"hostHeaderConfig,omitempty"`
+	PathPatternConfig *struct {
+		Values []string `json:"values"`
+	} `json:"pathPatternConfig,omitempty"`
+	HTTPHeaderConfig *struct {
+		HTTPHeaderName string   `json:"httpHeaderName"`
+		Values         []string `json:"values"`
+	} `json:"httpHeaderConfig,omitempty"`
+	HTTPRequestMethodConfig *struct {
+		Values []string `json:"values"`
+	} `json:"httpRequestMethodConfig,omitempty"`
+	QueryStringConfig *struct {
+		Values []elb.QueryStringKeyValue `json:"values"`
+	} `json:"queryStringConfig,omitempty"`
+	SourceIPConfig *struct {
+		Values []string `json:"values"`
+	} `json:"sourceIpConfig,omitempty"`
 }
 
-// TargetGroupStickinessConfig is a forward action's group stickiness.
-type TargetGroupStickinessConfig struct {
-	Enabled         bool `json:"enabled"`
-	DurationSeconds int  `json:"durationSeconds,omitempty"`
-}
+// serviceTG resolves a Service backend to its target group.
+type serviceTG func(service string, port intstr.IntOrString) (*elb.TargetGroup, error)
 
-// ParseAction parses and checks an actions.<name> value.
-func ParseAction(v string) (*Action, error) {
-	var a Action
-	if err := unmarshalStrict(v, &a); err != nil {
-		return nil, err
-	}
+// toAction converts an actions.* value.
+func (a actionJSON) toAction(resolve serviceTG) (elb.Action, error) {
 	switch a.Type {
-	case "forward":
-		if a.RedirectConfig != nil || a.FixedResponseConfig != nil {
-			return nil, fmt.Errorf("forward action with redirectConfig or fixedResponseConfig")
-		}
-		if a.TargetGroupARN == "" && a.ForwardConfig == nil {
-			return nil, fmt.Errorf("forward action needs targetGroupARN or forwardConfig")
-		}
-		if a.TargetGroupARN != "" && a.ForwardConfig != nil {
-			return nil, fmt.Errorf("forward action has both targetGroupARN and forwardConfig")
-		}
-		if a.ForwardConfig != nil {
-			if n := len(a.ForwardConfig.TargetGroups); n == 0 || n > 5 {
-				return nil, fmt.Errorf("forwardConfig.targetGroups: %d target groups, want 1-5", n)
-			}
-			for i, tg := range a.ForwardConfig.TargetGroups {
-				if (tg.TargetGroupARN == "") == (tg.ServiceName == "") {
-					return nil, fmt.Errorf("forwardConfig.targetGroups[%d]: exactly one of targetGroupARN and serviceName", i)
-				}
-				if tg.ServiceName != "" && tg.ServicePort.String() == "" || tg.ServiceName != "" && tg.ServicePort.Type == intstr.Int && tg.ServicePort.IntVal == 0 {
-					return nil, fmt.Errorf("forwardConfig.targetGroups[%d].servicePort is required", i)
-				}
-				if tg.Weight != nil && (*tg.Weight < 0 || *tg.Weight > 999) {
-					return nil, fmt.Errorf("forwardConfig.targetGroups[%d].weight %d: must be 0-999", i, *tg.Weight)
-				}
-			}
-			if st := a.ForwardConfig.TargetGroupStickinessConfig; st != nil && st.Enabled && (st.DurationSeconds < 1 || st.DurationSeconds > 604800) {
-				return nil, fmt.Errorf("targetGroupStickinessConfig.durationSeconds %d: must be 1-604800", st.DurationSeconds)
-			}
-		}
-	case "redirect":
-		if a.RedirectConfig == nil || a.ForwardConfig != nil || a.FixedResponseConfig != nil || a.TargetGroupARN != "" {
-			return nil, fmt.Errorf("redirect action needs redirectConfig only")
-		}
-		if a.RedirectConfig.StatusCode != elb.RedirectPermanent && a.RedirectConfig.StatusCode != elb.RedirectFound {
-			return nil, fmt.Errorf("redirectConfig.statusCode %q: must be HTTP_301 or HTTP_302", a.RedirectConfig.StatusCode)
-		}
 	case "fixed-response":
-		if a.FixedResponseConfig == nil || a.ForwardConfig != nil || a.RedirectConfig != nil || a.TargetGroupARN != "" {
-			return nil, fmt.Errorf("fixed-response action needs fixedResponseConfig only")
+		if a.FixedResponseConfig == nil {
+			return elb.Action{}, fmt.Errorf("fixed-response needs fixedResponseConfig")
 		}
-		c := a.FixedResponseConfig
-		if len(c.StatusCode) != 3 || c.StatusCode[0] < '2' || c.StatusCode[0] > '5' || strings.Trim(c.StatusCode, "0123456789") != "" {
-			return nil, fmt.Errorf("fixedResponseConfig.statusCode %q: must be 2XX, 4XX or 5XX", c.StatusCode)
+		code, err := strconv.Atoi(a.FixedResponseConfig.StatusCode)
+		if err != nil {
+			return elb.Action{}, fmt.Errorf("fixedResponseConfig.statusCode %q is not a number", a.FixedResponseConfig.StatusCode)
 		}
-		if len(c.MessageBody) > 1024 {
-			return nil, fmt.Errorf("fixedResponseConfig.messageBody: at most 1024 characters")
+		return elb.FixedResponse(code, a.FixedResponseConfig.ContentType, a.FixedResponseConfig.MessageBody), nil
+	case "redirect":
+		if a.RedirectConfig == nil {
+			return elb.Action{}, fmt.Errorf("redirect needs redirectConfig")
 		}
-	case "":
-		return nil, fmt.Errorf("type is required (forward, redirect or fixed-response)")
-	default:
-		return nil, fmt.Errorf("type %q: must be forward, redirect or fixed-response (authenticate actions use the auth-* annotations)", a.Type)
+		return elb.Redirect(*a.RedirectConfig), nil
+	case "forward":
+		var tuples []elb.TargetGroupTuple
+		if a.TargetGroupARN != "" {
+			tuples = append(tuples, elb.TargetGroupTuple{TargetGroup: a.TargetGroupARN})
+		}
+		if f := a.ForwardConfig; f != nil {
+			for i, t := range f.TargetGroups {
+				switch {
+				case t.TargetGroupARN != "":
+					tuples = append(tuples, elb.TargetGroupTuple{TargetGroup: t.TargetGroupARN, Weight: t.Weight})
+				case t.ServiceName != "" && t.ServicePort != nil:
+					tg, err := resolve(t.ServiceName, *t.ServicePort)
+					if err != nil {
+						return elb.Action{}, err
+					}
+					tuples = append(tuples, elb.TargetGroupTuple{TargetGroup: tg.Name, Weight: t.Weight})
+				default:
+					return elb.Action{}, fmt.Errorf("forwardConfig.targetGroups[%d] needs targetGroupARN, or serviceName and servicePort", i)
+				}
+			}
+		}
+		if len(tuples) == 0 {
+			return elb.Action{}, fmt.Errorf("forward needs a target group")
+		}
+		act := elb.Action{Type: elb.ActionForward, Forward: &elb.ForwardConfig{TargetGroups: tuples}}
+		if f := a.ForwardConfig; f != nil && f.TargetGroupStickinessConfig != nil {
+			act.Forward.Stickiness = &elb.GroupStickiness{Enabled: f.TargetGroupStickinessConfig.Enabled, DurationSeconds: f.TargetGroupStickinessConfig.DurationSeconds}
+		}
+		return act, nil
 	}
-	return &a, nil
+	return elb.Action{}, fmt.Errorf("type %q is not forward, redirect or fixed-response", a.Type)
 }
 
-// Condition is one element of a conditions.<name> annotation, in ALBC's schema.
-type Condition struct {
-	Field                   string        `json:"field"`
-	HostHeaderConfig        *valuesConfig `json:"hostHeaderConfig,omitempty"`
-	PathPatternConfig       *valuesConfig `json:"pathPatternConfig,omitempty"`
-	HTTPHeaderConfig        *headerConfig `json:"httpHeaderConfig,omitempty"`
-	HTTPRequestMethodConfig *valuesConfig `json:"httpRequestMethodConfig,omitempty"`
-	QueryStringConfig       *queryConfig  `json:"queryStringConfig,omitempty"`
-	SourceIPConfig          *valuesConfig `json:"sourceIpConfig,omitempty"`
-	Values                  []string      `json:"values,omitempty"`
+func (c conditionJSON) toCondition() (elb.Condition, error) {
+	missing := func(cfg string) error { return fmt.Errorf("field %s needs %s", c.Field, cfg) }
+	switch c.Field {
+	case "host-header":
+		if c.HostHeaderConfig == nil {
+			return elb.Condition{}, missing("hostHeaderConfig")
+		}
+		return elb.HostHeader(c.HostHeaderConfig.Values...), nil
+	case "path-pattern":
+		if c.PathPatternConfig == nil {
+			return elb.Condition{}, missing("pathPatternConfig")
+		}
+		return elb.PathPattern(c.PathPatternConfig.Values...), nil
+	case "http-header":
+		if c.HTTPHeaderConfig == nil {
+			return elb.Condition{}, missing("httpHeaderConfig")
+		}
+		return elb.HTTPHeader(c.HTTPHeaderConfig.HTTPHeaderName, c.HTTPHeaderConfig.Values...), nil
+	case "http-request-method":
+		if c.HTTPRequestMethodConfig == nil {
+			return elb.Condition{}, missing("httpRequestMethodConfig")
+		}
+		return elb.HTTPRequestMethod(c.HTTPRequestMethodConfig.Values...), nil
+	case "query-string":
+		if c.QueryStringConfig == nil {
+			return elb.Condition{}, missing("queryStringConfig")
+		}
+		return elb.QueryString(c.QueryStringConfig.Values...), nil
+	case "source-ip":
+		if c.SourceIPConfig == nil {
+			return elb.Condition{}, missing("sourceIpConfig")
+		}
+		return elb.SourceIP(c.SourceIPConfig.Values...), nil
+	}
+	return elb.Condition{}, fmt.Errorf("field %q is not one of host-header, path-pattern, http-header, http-request-method, query-string, source-ip", c.Field)
 }
 
-type valuesConfig struct {
-	Values []string `json:"values"`
+// listenPort is one entry of listen-ports: [{"HTTP":80},{"HTTPS":443}].
+type listenPort struct {
+	Protocol elb.Protocol
+	Port     int
 }
 
-type headerConfig struct {
-	HTTPHeaderName string   `json:"httpHeaderName"`
-	Values         []string `json:"values"`
-}
-
-type queryConfig struct {
-	Values []elb.QueryStringKeyValue `json:"values"`
-}
-
-// ParseConditions parses a conditions.<name> value into elb conditions.
-func ParseConditions(v string) ([]elb.Condition, error) {
-	var cs []Condition
-	if err := unmarshalStrict(v, &cs); err != nil {
+func parseListenPorts(raw string) ([]listenPort, error) {
+	var entries []map[string]int
+	if err := decodeStrictJSON(raw, &entries); err != nil {
 		return nil, err
 	}
-	var out []elb.Condition
-	for i, c := range cs {
-		var ec elb.Condition
-		set := 0
-		cfg := func(vc *valuesConfig, f elb.ConditionField) {
-			if vc != nil {
-				set++
-				ec = elb.Condition{Field: f, Values: vc.Values}
+	if len(entries) == 0 {
+		return nil, fmt.Errorf("no listen ports")
+	}
+	var out []listenPort
+	for _, e := range entries {
+		if len(e) != 1 {
+			return nil, fmt.Errorf("each entry names one protocol, as {\"HTTPS\":443}")
+		}
+		for p, port := range e {
+			if p != "HTTP" && p != "HTTPS" {
+				return nil, fmt.Errorf("protocol %q is not HTTP or HTTPS", p)
 			}
-		}
-		cfg(c.HostHeaderConfig, elb.FieldHostHeader)
-		cfg(c.PathPatternConfig, elb.FieldPathPattern)
-		cfg(c.HTTPRequestMethodConfig, elb.FieldHTTPRequestMethod)
-		cfg(c.SourceIPConfig, elb.FieldSourceIP)
-		if c.HTTPHeaderConfig != nil {
-			set++
-			ec = elb.Condition{Field: elb.FieldHTTPHeader, HTTPHeaderName: c.HTTPHeaderConfig.HTTPHeaderName, Values: c.HTTPHeaderConfig.Values}
-		}
-		if c.QueryStringConfig != nil {
-			set++
-			ec = elb.Condition{Field: elb.FieldQueryString, QueryStrings: c.QueryStringConfig.Values}
-		}
-		if set == 0 && len(c.Values) > 0 && (c.Field == string(elb.FieldHostHeader) || c.Field == string(elb.FieldPathPattern)) {
-			set++ // the legacy "values" form
-			ec = elb.Condition{Field: elb.ConditionField(c.Field), Values: c.Values}
-		}
-		if set != 1 {
-			return nil, fmt.Errorf("[%d]: exactly one config matching field %q", i, c.Field)
-		}
-		if string(ec.Field) != c.Field {
-			return nil, fmt.Errorf("[%d]: field %q with the config of %q", i, c.Field, ec.Field)
-		}
-		if len(ec.Values) == 0 && len(ec.QueryStrings) == 0 {
-			return nil, fmt.Errorf("[%d]: no values", i)
-		}
-		if ec.Field == elb.FieldHTTPHeader && ec.HTTPHeaderName == "" {
-			return nil, fmt.Errorf("[%d]: httpHeaderConfig.httpHeaderName is required", i)
-		}
-		if ec.Field == elb.FieldSourceIP {
-			for _, s := range ec.Values {
-				if _, err := netip.ParsePrefix(s); err != nil {
-					return nil, fmt.Errorf("[%d]: source IP %q is not a CIDR", i, s)
-				}
+			if port < 1 || port > 65535 {
+				return nil, fmt.Errorf("port %d is not 1-65535", port)
 			}
+			out = append(out, listenPort{elb.Protocol(p), port})
 		}
-		out = append(out, ec)
 	}
 	return out, nil
 }

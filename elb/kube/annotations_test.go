@@ -1,288 +1,333 @@
-package kube
+package kube_test
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/lbkit/lbkit/elb"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
+	"github.com/lbkit/lbkit/elb/kube"
 )
 
-func ptr[T any](v T) *T { return &v }
-
-func svc(name string, typ corev1.ServiceType, ann map[string]string) *corev1.Service {
-	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, Annotations: ann},
-		Spec: corev1.ServiceSpec{Type: typ, Ports: []corev1.ServicePort{
-			{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080), NodePort: 30080, Protocol: corev1.ProtocolTCP},
-		}},
+// ingressYAML is an alb Ingress ns/NAME with annotations, forwarding / to
+// Service web:80 (declared, with a NodePort, so instance targets work).
+func ingressYAML(name string, ann map[string]string) string {
+	keys := make([]string, 0, len(ann))
+	for k := range ann {
+		keys = append(keys, k)
 	}
+	sort.Strings(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: %s\n  namespace: ns\n  annotations:\n", name)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "    %s: %q\n", k, ann[k])
+	}
+	b.WriteString(`spec:
+  ingressClassName: alb
+  rules:
+  - http:
+      paths:
+      - path: /` + name + `
+        pathType: Prefix
+        backend:
+          service:
+            name: web
+            port:
+              number: 80
+`)
+	return b.String()
 }
 
-func ingress(name string, ann map[string]string, paths ...networkingv1.HTTPIngressPath) *networkingv1.Ingress {
-	if len(paths) == 0 {
-		paths = []networkingv1.HTTPIngressPath{{Path: "/", PathType: ptr(networkingv1.PathTypePrefix),
-			Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}
+const webService = `apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: ns}
+spec:
+  type: NodePort
+  ports: [{port: 80, targetPort: 8080, nodePort: 30080}]
+`
+
+func translateDocs(t *testing.T, docs ...string) (*kube.Translation, error) {
+	t.Helper()
+	objs, err := kube.Decode([]byte(strings.Join(docs, "\n---\n")))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return &networkingv1.Ingress{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, Annotations: ann},
-		Spec: networkingv1.IngressSpec{IngressClassName: ptr("alb"), Rules: []networkingv1.IngressRule{
-			{IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: paths}}},
-		}},
-	}
+	return kube.Translate(objs, kube.Options{VPCID: "vpc-1"})
 }
 
-// TestIngressAnnotations: each annotation valid, defaulted and bad; a bad
-// value's error names the annotation key.
 func TestIngressAnnotations(t *testing.T) {
-	p := IngressPrefix
+	const p = kube.IngressPrefix
 	tests := []struct {
-		name    string
-		ann     map[string]string
-		check   func(*testing.T, *elb.LoadBalancer, *elb.TargetGroup)
-		wantErr string
+		name  string
+		ann   map[string]string
+		check func(*testing.T, *elb.Stack)
+		// errKey, when set, is the annotation key the error must name.
+		errKey string
 	}{
-		{"defaults", nil, func(t *testing.T, lb *elb.LoadBalancer, tg *elb.TargetGroup) {
-			if lb.Scheme != elb.SchemeInternal || lb.IPAddressType != elb.IPAddressTypeIPv4 || tg.TargetType != elb.TargetTypeInstance || tg.Port != 30080 {
-				t.Errorf("scheme %s, ip %s, target type %s port %d", lb.Scheme, lb.IPAddressType, tg.TargetType, tg.Port)
-			}
+		{name: "defaults", ann: nil, check: func(t *testing.T, s *elb.Stack) {
+			lb, tg := s.LoadBalancers[0], s.TargetGroups[0]
 			hc := tg.HealthCheck
-			if hc.IntervalSeconds != 15 || hc.TimeoutSeconds != 5 || hc.HealthyThreshold != 2 || hc.UnhealthyThreshold != 2 || hc.Path != "/" || hc.Matcher.HTTPCode != "200" || hc.Port != elb.TrafficPort {
+			if lb.Scheme != elb.SchemeInternal || tg.TargetType != elb.TargetTypeInstance || tg.Port != 30080 ||
+				hc.IntervalSeconds != 15 || hc.TimeoutSeconds != 5 || hc.HealthyThreshold != 2 || hc.UnhealthyThreshold != 2 ||
+				hc.Path != "/" || hc.Matcher.HTTPCode != "200" || hc.Port != elb.TrafficPort {
+				t.Errorf("defaults: scheme %s, target %s:%d, health %+v", lb.Scheme, tg.TargetType, tg.Port, hc)
+			}
+			if _, ok := lb.SubnetSelector.Tags[elb.TagRoleInternalELB]; !ok {
+				t.Errorf("internal ALB selects subnets by %v", lb.SubnetSelector)
+			}
+			if l := lb.Listeners[0]; l.Protocol != elb.ProtocolHTTP || l.Port != 80 {
+				t.Errorf("listener %s:%d", l.Protocol, l.Port)
+			}
+			if got := lb.Listeners[0].Rules[0].Conditions[0].Values; strings.Join(got, " ") != "/defaults /defaults/*" {
+				t.Errorf("Prefix path patterns %v", got)
+			}
+		}},
+		{name: "ip targets", ann: map[string]string{p + "target-type": "ip"}, check: func(t *testing.T, s *elb.Stack) {
+			if tg := s.TargetGroups[0]; tg.TargetType != elb.TargetTypeIP || tg.Port != 8080 {
+				t.Errorf("ip target group on %d, want the target port 8080", tg.Port)
+			}
+		}},
+		{name: "bad target type", ann: map[string]string{p + "target-type": "lambda"}, errKey: p + "target-type"},
+		{name: "scheme", ann: map[string]string{p + "scheme": "internet-facing"}, check: func(t *testing.T, s *elb.Stack) {
+			if _, ok := s.LoadBalancers[0].SubnetSelector.Tags[elb.TagRoleELB]; !ok {
+				t.Error("internet-facing ALB does not select kubernetes.io/role/elb subnets")
+			}
+		}},
+		{name: "bad scheme", ann: map[string]string{p + "scheme": "public"}, errKey: p + "scheme"},
+		{name: "name", ann: map[string]string{p + "load-balancer-name": "my-alb"}, check: func(t *testing.T, s *elb.Stack) {
+			if s.LoadBalancers[0].Name != "my-alb" {
+				t.Error(s.LoadBalancers[0].Name)
+			}
+		}},
+		{name: "bad name", ann: map[string]string{p + "load-balancer-name": "internal-x"}, errKey: p + "load-balancer-name"},
+		{name: "subnets", ann: map[string]string{p + "subnets": "subnet-aaa111, subnet-bbb222"}, check: func(t *testing.T, s *elb.Stack) {
+			if lb := s.LoadBalancers[0]; strings.Join(lb.Subnets, ",") != "subnet-aaa111,subnet-bbb222" || lb.SubnetSelector != nil {
+				t.Errorf("subnets %v selector %v", lb.Subnets, lb.SubnetSelector)
+			}
+		}},
+		{name: "subnet names are not resolved", ann: map[string]string{p + "subnets": "public-a,public-b"}, errKey: p + "subnets"},
+		{name: "security groups", ann: map[string]string{p + "security-groups": "sg-1,sg-2"}, check: func(t *testing.T, s *elb.Stack) {
+			if len(s.LoadBalancers[0].SecurityGroups) != 2 {
+				t.Error(s.LoadBalancers[0].SecurityGroups)
+			}
+		}},
+		{name: "listen ports and certificates", ann: map[string]string{p + "listen-ports": `[{"HTTP":80},{"HTTPS":443}]`, p + "certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc", p + "ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}, check: func(t *testing.T, s *elb.Stack) {
+			l := s.LoadBalancers[0].Listener(443)
+			if l == nil || l.Protocol != elb.ProtocolHTTPS || len(l.Certificates) != 1 || l.SSLPolicy != "ELBSecurityPolicy-TLS13-1-2-2021-06" || len(l.Rules) != 1 {
+				t.Errorf("HTTPS listener %+v", l)
+			}
+		}},
+		{name: "certificates alone listen on HTTPS:443", ann: map[string]string{p + "certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc"}, check: func(t *testing.T, s *elb.Stack) {
+			if l := s.LoadBalancers[0].Listeners; len(l) != 1 || l[0].Port != 443 || l[0].SSLPolicy != "ELBSecurityPolicy-2016-08" {
+				t.Errorf("listeners %+v", l)
+			}
+		}},
+		{name: "bad listen ports", ann: map[string]string{p + "listen-ports": `[{"FTP":21}]`}, errKey: p + "listen-ports"},
+		{name: "listen ports not JSON", ann: map[string]string{p + "listen-ports": `HTTP:80`}, errKey: p + "listen-ports"},
+		{name: "ssl redirect", ann: map[string]string{p + "listen-ports": `[{"HTTP":80},{"HTTPS":443}]`, p + "certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc", p + "ssl-redirect": "443"}, check: func(t *testing.T, s *elb.Stack) {
+			l := s.LoadBalancers[0].Listener(80)
+			if r := l.DefaultActions[0].Redirect; r == nil || r.Protocol != "HTTPS" || r.Port != "443" || r.StatusCode != elb.RedirectPermanent || len(l.Rules) != 0 {
+				t.Errorf("HTTP listener %+v", l)
+			}
+		}},
+		{name: "health check", ann: map[string]string{p + "healthcheck-path": "/healthz", p + "healthcheck-interval-seconds": "10", p + "healthcheck-timeout-seconds": "3", p + "healthy-threshold-count": "3", p + "unhealthy-threshold-count": "4", p + "success-codes": "200-299", p + "healthcheck-port": "8081", p + "healthcheck-protocol": "HTTPS"}, check: func(t *testing.T, s *elb.Stack) {
+			hc := s.TargetGroups[0].HealthCheck
+			if hc.Path != "/healthz" || hc.IntervalSeconds != 10 || hc.TimeoutSeconds != 3 || hc.HealthyThreshold != 3 || hc.UnhealthyThreshold != 4 || hc.Matcher.HTTPCode != "200-299" || hc.Port != "8081" || hc.Protocol != elb.ProtocolHTTPS {
 				t.Errorf("health check %+v", hc)
 			}
-			if lb.SubnetSelector == nil || lb.SubnetSelector.Tags["kubernetes.io/role/internal-elb"] != "1" {
-				t.Errorf("subnet selector %+v", lb.SubnetSelector)
+		}},
+		{name: "bad interval", ann: map[string]string{p + "healthcheck-interval-seconds": "1"}, errKey: p + "healthcheck-interval-seconds"},
+		{name: "bad health port", ann: map[string]string{p + "healthcheck-port": "http"}, errKey: p + "healthcheck-port"},
+		{name: "gRPC", ann: map[string]string{p + "backend-protocol-version": "GRPC"}, check: func(t *testing.T, s *elb.Stack) {
+			tg := s.TargetGroups[0]
+			if tg.ProtocolVersion != elb.ProtocolVersionGRPC || tg.HealthCheck.Path != "/AWS.ALB/healthcheck" || tg.HealthCheck.Matcher.GRPCCode != "12" {
+				t.Errorf("gRPC target group %+v", tg)
 			}
-			if len(lb.Listeners) != 1 || lb.Listeners[0].Port != 80 || lb.Listeners[0].Protocol != elb.ProtocolHTTP {
-				t.Errorf("listeners %+v", lb.Listeners)
+		}},
+		{name: "backend protocol", ann: map[string]string{p + "backend-protocol": "HTTPS"}, check: func(t *testing.T, s *elb.Stack) {
+			if tg := s.TargetGroups[0]; tg.Protocol != elb.ProtocolHTTPS || tg.HealthCheck.Protocol != elb.ProtocolHTTPS {
+				t.Errorf("protocol %s, health %s", tg.Protocol, tg.HealthCheck.Protocol)
 			}
-		}, ""},
-		{"scheme", map[string]string{p + "scheme": "internet-facing"}, func(t *testing.T, lb *elb.LoadBalancer, _ *elb.TargetGroup) {
-			if lb.Scheme != elb.SchemeInternetFacing {
-				t.Error(lb.Scheme)
+		}},
+		{name: "bad backend protocol", ann: map[string]string{p + "backend-protocol": "TCP"}, errKey: p + "backend-protocol"},
+		{name: "attributes", ann: map[string]string{p + "load-balancer-attributes": "idle_timeout.timeout_seconds=120,routing.http2.enabled=false", p + "target-group-attributes": "deregistration_delay.timeout_seconds=30,stickiness.enabled=true,stickiness.type=lb_cookie"}, check: func(t *testing.T, s *elb.Stack) {
+			lb, tg := s.LoadBalancers[0], s.TargetGroups[0]
+			if lb.Attributes.IdleTimeoutSeconds != 120 || tg.Attributes.DeregistrationDelaySeconds == nil || *tg.Attributes.DeregistrationDelaySeconds != 30 || !tg.Attributes.Stickiness.Enabled {
+				t.Errorf("attributes %+v / %+v", lb.Attributes, tg.Attributes)
 			}
-		}, ""},
-		{"scheme bad", map[string]string{p + "scheme": "public"}, nil, p + "scheme"},
-		{"target-type ip", map[string]string{p + "target-type": "ip"}, func(t *testing.T, _ *elb.LoadBalancer, tg *elb.TargetGroup) {
-			if tg.TargetType != elb.TargetTypeIP || tg.Port != 8080 {
-				t.Error(tg.TargetType, tg.Port)
+		}},
+		{name: "bad lb attribute", ann: map[string]string{p + "load-balancer-attributes": "idle_timeout.timeout_seconds=soon"}, errKey: p + "load-balancer-attributes"},
+		{name: "bad tg attribute", ann: map[string]string{p + "target-group-attributes": "no.such.key=1"}, errKey: p + "target-group-attributes"},
+		{name: "attributes not key=value", ann: map[string]string{p + "target-group-attributes": "stickiness.enabled"}, errKey: p + "target-group-attributes"},
+		{name: "tags", ann: map[string]string{p + "tags": "env=prod,team=web"}, check: func(t *testing.T, s *elb.Stack) {
+			if s.LoadBalancers[0].Tags["team"] != "web" || s.TargetGroups[0].Tags["env"] != "prod" {
+				t.Errorf("tags %v %v", s.LoadBalancers[0].Tags, s.TargetGroups[0].Tags)
 			}
-		}, ""},
-		{"target-type bad", map[string]string{p + "target-type": "pod"}, nil, p + "target-type"},
-		{"ip-address-type bad", map[string]string{p + "ip-address-type": "ipv6"}, nil, p + "ip-address-type"},
-		{"subnets", map[string]string{p + "subnets": "subnet-a, subnet-b"}, func(t *testing.T, lb *elb.LoadBalancer, _ *elb.TargetGroup) {
-			if strings.Join(lb.Subnets, ",") != "subnet-a,subnet-b" || lb.SubnetSelector != nil {
-				t.Error(lb.Subnets)
+		}},
+		{name: "ip address type", ann: map[string]string{p + "ip-address-type": "dualstack"}, check: func(t *testing.T, s *elb.Stack) {
+			if s.LoadBalancers[0].IPAddressType != "dualstack" {
+				t.Error(s.LoadBalancers[0].IPAddressType)
 			}
-		}, ""},
-		{"healthcheck", map[string]string{p + "healthcheck-path": "/healthz", p + "healthcheck-interval-seconds": "30", p + "success-codes": "200-299", p + "healthcheck-port": "8081"}, func(t *testing.T, _ *elb.LoadBalancer, tg *elb.TargetGroup) {
-			hc := tg.HealthCheck
-			if hc.Path != "/healthz" || hc.IntervalSeconds != 30 || hc.Matcher.HTTPCode != "200-299" || hc.Port != "8081" {
-				t.Errorf("%+v", hc)
-			}
-		}, ""},
-		{"healthcheck-interval bad", map[string]string{p + "healthcheck-interval-seconds": "fast"}, nil, p + "healthcheck-interval-seconds"},
-		{"healthcheck-timeout range", map[string]string{p + "healthcheck-timeout-seconds": "1"}, nil, p + "healthcheck-timeout-seconds"},
-		{"healthy-threshold range", map[string]string{p + "healthy-threshold-count": "11"}, nil, p + "healthy-threshold-count"},
-		{"healthcheck-path bad", map[string]string{p + "healthcheck-path": "healthz"}, nil, p + "healthcheck-path"},
-		{"healthcheck-port bad", map[string]string{p + "healthcheck-port": "0"}, nil, p + "healthcheck-port"},
-		{"grpc", map[string]string{p + "backend-protocol-version": "GRPC"}, func(t *testing.T, _ *elb.LoadBalancer, tg *elb.TargetGroup) {
-			if tg.HealthCheck.Path != "/AWS.ALB/healthcheck" || tg.HealthCheck.Matcher.GRPCCode != "12" {
-				t.Errorf("%+v", tg.HealthCheck)
-			}
-		}, ""},
-		{"backend-protocol bad", map[string]string{p + "backend-protocol": "TCP"}, nil, p + "backend-protocol"},
-		{"listen-ports", map[string]string{p + "listen-ports": `[{"HTTP":80},{"HTTPS":443}]`, p + "certificate-arn": "arn:aws:acm:eu-central-1:123456789012:certificate/x", p + "ssl-redirect": "443"}, func(t *testing.T, lb *elb.LoadBalancer, _ *elb.TargetGroup) {
-			l80, l443 := lb.Listener(80), lb.Listener(443)
-			if l80 == nil || l443 == nil || l443.SSLPolicy != elb.DefaultSSLPolicy || len(l443.Certificates) != 1 || len(l443.Rules) != 1 {
-				t.Fatalf("%+v %+v", l80, l443)
-			}
-			if l80.DefaultActions[0].Type != elb.ActionRedirect || len(l80.Rules) != 0 {
-				t.Errorf("ssl-redirect: %+v", l80)
-			}
-		}, ""},
-		{"certificate default port", map[string]string{p + "certificate-arn": "arn:aws:acm:eu-central-1:123456789012:certificate/x"}, func(t *testing.T, lb *elb.LoadBalancer, _ *elb.TargetGroup) {
-			if len(lb.Listeners) != 1 || lb.Listeners[0].Port != 443 {
-				t.Errorf("%+v", lb.Listeners)
-			}
-		}, ""},
-		{"listen-ports bad", map[string]string{p + "listen-ports": `[{"TCP":80}]`}, nil, p + "listen-ports"},
-		{"ssl-redirect bad", map[string]string{p + "ssl-redirect": "x"}, nil, p + "ssl-redirect"},
-		{"tags", map[string]string{p + "tags": "team=a,env=dev"}, func(t *testing.T, lb *elb.LoadBalancer, _ *elb.TargetGroup) {
-			if lb.Tags["team"] != "a" || lb.Tags["env"] != "dev" {
-				t.Error(lb.Tags)
-			}
-		}, ""},
-		{"tags bad", map[string]string{p + "tags": "team"}, nil, p + "tags"},
-		{"load-balancer-name", map[string]string{p + "load-balancer-name": "my-alb"}, func(t *testing.T, lb *elb.LoadBalancer, _ *elb.TargetGroup) {
-			if lb.Name != "my-alb" {
-				t.Error(lb.Name)
-			}
-		}, ""},
-		{"load-balancer-name bad", map[string]string{p + "load-balancer-name": "internal-x"}, nil, p + "load-balancer-name"},
-		{"target-group-attributes", map[string]string{p + "target-group-attributes": "deregistration_delay.timeout_seconds=30"}, func(t *testing.T, _ *elb.LoadBalancer, tg *elb.TargetGroup) {
-			if d := tg.Attributes.DeregistrationDelaySeconds; d == nil || *d != 30 {
-				t.Error(d)
-			}
-		}, ""},
-		{"target-group-attributes bad", map[string]string{p + "target-group-attributes": "nope=1"}, nil, p + "target-group-attributes"},
-		{"load-balancer-attributes bad", map[string]string{p + "load-balancer-attributes": "no.such.attribute=1"}, nil, p + "load-balancer-attributes"},
-		{"group.order bad", map[string]string{p + "group.order": "1001"}, nil, p + "group.order"},
+		}},
+		{name: "bad group order", ann: map[string]string{p + "group.order": "5000"}, errKey: p + "group.order"},
+		{name: "bad group name", ann: map[string]string{p + "group.name": "Bad_Name"}, errKey: p + "group.name"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			objs := Objects{Ingresses: []*networkingv1.Ingress{ingress("ing", tc.ann)}, Services: []*corev1.Service{svc("web", corev1.ServiceTypeNodePort, nil)}}
-			res, err := Translate(objs, Options{VPCID: "vpc-1"})
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), "["+tc.wantErr+"]") || !strings.Contains(err.Error(), "ingress[ns/ing]") {
-					t.Fatalf("error %v, want one naming %s", err, tc.wantErr)
+			tr, err := translateDocs(t, ingressYAML(strings.ReplaceAll(tc.name, " ", "-"), tc.ann), webService)
+			if tc.errKey != "" {
+				var ae *kube.AnnotationError
+				if !errors.As(err, &ae) || ae.Key != tc.errKey {
+					t.Fatalf("Translate = %v, want an AnnotationError on %s", err, tc.errKey)
 				}
-				if len(res.Stacks) != 0 {
-					t.Errorf("a group with an error produced a stack")
+				if !errors.Is(err, kube.ErrTranslate) {
+					t.Errorf("error does not wrap ErrTranslate: %v", err)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := res.Stacks["ingress/ns/ing"]
-			if s == nil || len(s.LoadBalancers) != 1 || len(s.TargetGroups) != 1 {
-				t.Fatalf("stacks %+v", res.Stacks)
-			}
-			tc.check(t, s.LoadBalancers[0], s.TargetGroups[0])
-			c := cloneStack(t, s)
-			c.Defaults()
-			if err := c.Validate(); err != nil {
-				t.Errorf("validate: %v", err)
-			}
+			tc.check(t, tr.Stack)
 		})
 	}
 }
 
-// TestUnsupportedReported: annotations outside the model are listed by key.
-func TestUnsupportedReported(t *testing.T) {
-	ann := map[string]string{
-		IngressPrefix + "wafv2-acl-arn":   "arn:aws:wafv2:x",
-		IngressPrefix + "auth-type":       "cognito",
-		IngressPrefix + "scheme":          "internal",
-		IngressPrefix + "transforms.web":  "[]",
-		IngressPrefix + "made-up-setting": "1",
-		"unrelated.example.com/x":         "y",
-	}
-	res, err := Translate(Objects{Ingresses: []*networkingv1.Ingress{ingress("ing", ann)}, Services: []*corev1.Service{svc("web", corev1.ServiceTypeNodePort, nil)}}, Options{})
+func TestUnsupportedAnnotationsAreReported(t *testing.T) {
+	const p = kube.IngressPrefix
+	tr, err := translateDocs(t, ingressYAML("x", map[string]string{
+		p + "wafv2-acl-arn":     "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/x/1",
+		p + "auth-type":         "oidc",
+		p + "no-such-thing":     "1",
+		"example.com/unrelated": "kept out",
+	}), webService)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var keys []string
-	for _, u := range res.Unsupported {
-		keys = append(keys, strings.TrimPrefix(u.Key, IngressPrefix))
+	var got []string
+	for _, f := range tr.Unsupported {
+		got = append(got, f.Key)
 	}
-	if got, want := strings.Join(keys, ","), "auth-type,made-up-setting,transforms.web,wafv2-acl-arn"; got != want {
-		t.Errorf("unsupported %s, want %s", got, want)
-	}
-}
-
-func TestPaths(t *testing.T) {
-	tests := []struct {
-		path string
-		typ  networkingv1.PathType
-		want string
-		bad  bool
-	}{
-		{"/", networkingv1.PathTypePrefix, "/*", false},
-		{"/api", networkingv1.PathTypePrefix, "/api,/api/*", false},
-		{"/api/", networkingv1.PathTypePrefix, "/api,/api/*", false},
-		{"/api", networkingv1.PathTypeExact, "/api", false},
-		{"/api/*.png", networkingv1.PathTypeImplementationSpecific, "/api/*.png", false},
-		{"/a*", networkingv1.PathTypePrefix, "", true},
-		{"/a?", networkingv1.PathTypeExact, "", true},
-		{"api", networkingv1.PathTypeExact, "", true},
-	}
-	for _, tc := range tests {
-		c, err := pathCondition(networkingv1.HTTPIngressPath{Path: tc.path, PathType: &tc.typ})
-		if tc.bad {
-			if err == nil {
-				t.Errorf("%s %s: no error", tc.typ, tc.path)
-			}
-			continue
-		}
-		if err != nil || strings.Join(c.Values, ",") != tc.want {
-			t.Errorf("%s %s: %v %v, want %s", tc.typ, tc.path, c, err, tc.want)
-		}
+	want := []string{p + "auth-type", p + "no-such-thing", p + "wafv2-acl-arn"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("unsupported %v, want %v", got, want)
 	}
 }
 
-func TestServiceAnnotations(t *testing.T) {
-	p := ServicePrefix
-	base := map[string]string{p + "type": "external"}
-	with := func(kv ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			m[p+kv[i]] = kv[i+1]
-		}
-		return m
+func TestIngressGroup(t *testing.T) {
+	const p = kube.IngressPrefix
+	a := ingressYAML("a", map[string]string{p + "group.name": "shop", p + "group.order": "2", p + "scheme": "internet-facing", p + "tags": "a=1"})
+	b := ingressYAML("b", map[string]string{p + "group.name": "shop", p + "group.order": "1", p + "tags": "b=2"})
+	tr, err := translateDocs(t, a, b, webService)
+	if err != nil {
+		t.Fatal(err)
 	}
-	tests := []struct {
-		name    string
-		ann     map[string]string
-		check   func(*testing.T, *elb.LoadBalancer, *elb.TargetGroup)
-		wantErr string
-	}{
-		{"defaults", with(), func(t *testing.T, lb *elb.LoadBalancer, tg *elb.TargetGroup) {
-			hc := tg.HealthCheck
-			if lb.Scheme != elb.SchemeInternal || tg.TargetType != elb.TargetTypeInstance || tg.Port != 30080 || hc.Protocol != elb.ProtocolTCP || hc.IntervalSeconds != 10 || hc.TimeoutSeconds != 10 || hc.HealthyThreshold != 3 {
-				t.Errorf("%+v %+v", lb, tg)
-			}
-		}, ""},
-		{"http health check", with("healthcheck-protocol", "http"), func(t *testing.T, _ *elb.LoadBalancer, tg *elb.TargetGroup) {
-			if tg.HealthCheck.Path != "/" || tg.HealthCheck.Matcher.HTTPCode != "200-399" {
-				t.Errorf("%+v", tg.HealthCheck)
-			}
-		}, ""},
-		{"path with tcp", with("healthcheck-path", "/x"), nil, p + "healthcheck-path"},
-		{"tls", with("ssl-cert", "arn:aws:acm:eu-central-1:123456789012:certificate/x", "ssl-ports", "http", "alpn-policy", "HTTP2Preferred"), func(t *testing.T, lb *elb.LoadBalancer, _ *elb.TargetGroup) {
-			if l := lb.Listeners[0]; l.Protocol != elb.ProtocolTLS || l.ALPNPolicy != elb.ALPNHTTP2Preferred {
-				t.Errorf("%+v", l)
-			}
-		}, ""},
-		{"proxy-protocol", with("proxy-protocol", "*"), func(t *testing.T, _ *elb.LoadBalancer, tg *elb.TargetGroup) {
-			if !tg.Attributes.ProxyProtocolV2 {
-				t.Error("proxy protocol off")
-			}
-		}, ""},
-		{"proxy-protocol bad", with("proxy-protocol", "v2"), nil, p + "proxy-protocol"},
-		{"eip count", with("subnets", "subnet-a,subnet-b", "eip-allocations", "eipalloc-1"), nil, p + "eip-allocations"},
-		{"internal deprecated", with("internal", "false"), func(t *testing.T, lb *elb.LoadBalancer, _ *elb.TargetGroup) {
-			if lb.Scheme != elb.SchemeInternetFacing {
-				t.Error(lb.Scheme)
-			}
-		}, ""},
-		{"nlb-target-type bad", with("nlb-target-type", "pod"), nil, p + "nlb-target-type"},
-		{"interval bad", with("healthcheck-interval", "1"), nil, p + "healthcheck-interval"},
+	if len(tr.Stack.LoadBalancers) != 1 {
+		t.Fatalf("%d load balancers for one group", len(tr.Stack.LoadBalancers))
 	}
-	for _, tc := range tests {
+	lb := tr.Stack.LoadBalancers[0]
+	rules := lb.Listeners[0].Rules
+	// group.order 1 (b) comes first.
+	if len(rules) != 2 || rules[0].Conditions[0].Values[0] != "/b" || rules[0].Priority != 1 || rules[1].Conditions[0].Values[0] != "/a" {
+		t.Errorf("rules in the wrong order: %+v", rules)
+	}
+	if lb.Scheme != elb.SchemeInternetFacing || lb.Tags["a"] != "1" || lb.Tags["b"] != "2" {
+		t.Errorf("scheme %s tags %v", lb.Scheme, lb.Tags)
+	}
+	if len(tr.Stack.TargetGroups) != 1 {
+		t.Errorf("the shared backend made %d target groups", len(tr.Stack.TargetGroups))
+	}
+
+	// Exclusive annotations must agree.
+	c := ingressYAML("c", map[string]string{p + "group.name": "shop", p + "scheme": "internal"})
+	_, err = translateDocs(t, a, c, webService)
+	var ce *kube.ConflictError
+	if !errors.As(err, &ce) || ce.Key != p+"scheme" || ce.First.Name != "c" || ce.Second.Name != "a" {
+		t.Fatalf("Translate = %v, want a ConflictError on scheme naming c (group.order 0) then a", err)
+	}
+}
+
+func TestActionsAndConditions(t *testing.T) {
+	doc := `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: routes
+  namespace: ns
+  annotations:
+    alb.ingress.kubernetes.io/actions.canary: >
+      {"type":"forward","forwardConfig":{"targetGroups":[{"serviceName":"web","servicePort":"80","weight":90},{"targetGroupARN":"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/other/0123456789abcdef","weight":10}],"targetGroupStickinessConfig":{"enabled":true,"durationSeconds":300}}}
+    alb.ingress.kubernetes.io/conditions.canary: >
+      [{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Canary","values":["yes"]}},{"field":"query-string","queryStringConfig":{"values":[{"key":"v","value":"2"}]}}]
+    alb.ingress.kubernetes.io/actions.gone: >
+      {"type":"fixed-response","fixedResponseConfig":{"contentType":"text/plain","statusCode":"410","messageBody":"gone"}}
+    alb.ingress.kubernetes.io/actions.moved: >
+      {"type":"redirect","redirectConfig":{"host":"new.example.com","statusCode":"HTTP_302"}}
+spec:
+  ingressClassName: alb
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {path: /api, pathType: Prefix, backend: {service: {name: canary, port: {name: use-annotation}}}}
+      - {path: /old, pathType: Exact, backend: {service: {name: gone, port: {name: use-annotation}}}}
+      - {path: /moved, pathType: ImplementationSpecific, backend: {service: {name: moved, port: {name: use-annotation}}}}
+`
+	tr, err := translateDocs(t, doc, webService)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Unsupported) != 0 {
+		t.Errorf("unsupported: %v", tr.Unsupported)
+	}
+	rules := tr.Stack.LoadBalancers[0].Listeners[0].Rules
+	if len(rules) != 3 {
+		t.Fatalf("%d rules", len(rules))
+	}
+	fw := rules[0].Actions[0].Forward
+	if len(fw.TargetGroups) != 2 || *fw.TargetGroups[0].Weight != 90 || fw.Stickiness == nil || fw.Stickiness.DurationSeconds != 300 {
+		t.Errorf("weighted forward %+v", fw)
+	}
+	if n := len(rules[0].Conditions); n != 4 { // host, path, header, query
+		t.Errorf("canary rule has %d conditions: %+v", n, rules[0].Conditions)
+	}
+	if fr := rules[1].Actions[0].FixedResponse; fr == nil || fr.StatusCode != "410" || rules[1].Conditions[1].Values[0] != "/old" {
+		t.Errorf("fixed response rule %+v", rules[1])
+	}
+	if rd := rules[2].Actions[0].Redirect; rd == nil || rd.Host != "new.example.com" || rd.StatusCode != "HTTP_302" {
+		t.Errorf("redirect rule %+v", rules[2])
+	}
+	s := tr.Stack
+	s.Defaults()
+	// Routing works on the result: a canary request with the header.
+	router, err := elb.NewRouter(s.LoadBalancers[0].Listeners[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := router.Route(&elb.Request{Method: "GET", Host: "shop.example.com", Path: "/api/x", RawQuery: "v=2", Header: http.Header{"X-Canary": {"yes"}}})
+	if m.Rule == nil || m.Rule.Priority != 1 {
+		t.Errorf("canary request matched %+v", m)
+	}
+}
+
+func TestBadActionAnnotations(t *testing.T) {
+	for _, tc := range []struct{ name, action string }{
+		{"unknown type", `{"type":"teleport"}`},
+		{"unknown field", `{"type":"forward","tg":"x"}`},
+		{"not JSON", `forward`},
+		{"missing config", `{"type":"redirect"}`},
+		{"unknown service port", `{"type":"forward","forwardConfig":{"targetGroups":[{"serviceName":"web","servicePort":"9999"}]}}`},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := Translate(Objects{Services: []*corev1.Service{svc("web", corev1.ServiceTypeLoadBalancer, tc.ann)}}, Options{VPCID: "vpc-1"})
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), "service[ns/web].metadata.annotations["+tc.wantErr+"]") {
-					t.Fatalf("error %v, want one naming %s", err, tc.wantErr)
-				}
-				return
+			doc := ingressYAML("x", map[string]string{kube.IngressPrefix + "actions.act": tc.action})
+			doc = strings.Replace(doc, "name: web\n            port:\n              number: 80", "name: act\n            port:\n              name: use-annotation", 1)
+			_, err := translateDocs(t, doc, webService)
+			var ae *kube.AnnotationError
+			if !errors.As(err, &ae) || ae.Key != kube.IngressPrefix+"actions.act" {
+				t.Fatalf("Translate = %v, want an AnnotationError on actions.act", err)
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := res.Stacks["service/ns/web"]
-			if s == nil {
-				t.Fatal(res.Stacks)
-			}
-			tc.check(t, s.LoadBalancers[0], s.TargetGroups[0])
 		})
 	}
 }

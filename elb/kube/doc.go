@@ -1,26 +1,34 @@
-// Package kube turns Kubernetes objects annotated for the AWS Load Balancer
-// Controller into [elb.Stack] values: Ingresses (alb.ingress.kubernetes.io/*)
-// into ALBs, LoadBalancer Services (service.beta.kubernetes.io/aws-load-balancer-*)
-// into NLBs, with the controller's defaults, and the targets of each target
-// group from EndpointSlices (ip) or Nodes (instance).
+// Package kube reads the Kubernetes objects that ask for AWS load balancers
+// — an Ingress with alb.ingress.kubernetes.io/* annotations (an ALB), a
+// Service of type LoadBalancer with service.beta.kubernetes.io/aws-load-balancer-*
+// annotations (an NLB), a TargetGroupBinding (elbv2.k8s.aws/v1beta1) — as
+// users already write them for the AWS Load Balancer Controller, and turns
+// them into an [elb.Stack] and target registrations.
 //
-// # Typical usage
+// Typical usage:
 //
-//	res, err := kube.Translate(kube.Objects{Ingresses: ings, Services: svcs, EndpointSlices: eps}, kube.Options{VPCID: "vpc-1"})
-//	// err is a field.ErrorList aggregate; each error's path names the
-//	// object and annotation key: ingress[game-2048/ingress-2048].metadata.annotations[alb.ingress.kubernetes.io/scheme]
-//	for id, s := range res.Stacks { ... } // one stack per IngressGroup or Service
-//	for _, u := range res.Unsupported { ... } // annotations read but not modelled
+//	objs, err := kube.Decode(manifestYAML) // multi-document YAML or JSON
+//	if err != nil { ... }
+//	tr, err := kube.Translate(objs, kube.Options{ClusterName: "demo"})
+//	if err != nil { ... } // every bad annotation, named by its key
+//	for _, f := range tr.Unsupported { log.Print(f) } // annotations lbkit does not model
+//	// tr.Stack: the ALBs, NLBs and target groups, ready for
+//	// elb/provision (AWS, or elb/elbtest) or elb/local.
 //
-// Objects in, stacks out: the package has no client-go dependency and does
-// no I/O; a controller lists objects and hands them over.
+// Semantics follow the AWS Load Balancer Controller (ALBC): its defaults
+// (scheme internal, target type instance, HTTP:80, health checks every 15 s
+// for an Ingress; TCP on the traffic port every 10 s for a Service), its
+// path mapping (Prefix /p → /p and /p/*), IngressGroups merged in
+// group.order with Exclusive annotations that must agree, and subnets
+// discovered by the kubernetes.io/role/elb or kubernetes.io/role/internal-elb
+// tag when none are named. Annotations outside lbkit's model (WAF, Shield,
+// Cognito/OIDC auth, frontend NLB, …) are reported in
+// [Translation.Unsupported] by key, never silently ignored.
 //
-// # What it does not do
+// Targets of ip target groups come from EndpointSlices (ready endpoints);
+// [Binder] keeps a TargetGroupBinding's target group registered with a
+// Service's ready endpoints through elb/provision.
 //
-// Annotations the elb model cannot express (WAF, Shield, security group
-// management, frontend NLB, auth, transforms, …) are parsed by key and
-// returned in [Result.Unsupported], never silently dropped. Certificate
-// discovery by host, subnet discovery (a SubnetSelector by the
-// kubernetes.io/role/elb tags is emitted instead) and the
-// TargetGroupBinding binder against elb/provision are not implemented yet.
+// The package uses k8s.io/api types and k8s.io/apimachinery; it does not
+// import client-go: objects come in, stacks and targets go out.
 package kube

@@ -1,530 +1,549 @@
 package kube
 
 import (
-	"encoding/json"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
-	"github.com/lbkit/lbkit/elb"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/lbkit/lbkit/elb"
 )
 
-// exclusive are the Ingress annotations that every member of an
-// IngressGroup must leave unset or set to the same value (ALBC's "E").
-var exclusive = []string{
-	"load-balancer-name", "ip-address-type", "scheme", "subnets", "security-groups",
-	"manage-backend-security-group-rules", "customer-owned-ipv4-pool", "load-balancer-attributes",
-	"wafv2-acl-arn", "wafv2-acl-name", "waf-acl-id", "web-acl-id", "shield-advanced-protection",
-	"ssl-redirect", "inbound-cidrs", "security-group-prefix-lists", "ssl-policy",
-	"mutual-authentication", "minimum-load-balancer-capacity", "ipam-ipv4-pool-id",
+// IngressClass is the class the AWS Load Balancer Controller serves.
+const IngressClass = "alb"
+
+// exclusiveIngress are the Ingress annotations that every member of an
+// IngressGroup must leave unset or set to the same value (ALBC's
+// "Exclusive" annotations that lbkit models).
+var exclusiveIngress = []string{
+	"load-balancer-name", "ip-address-type", "scheme", "subnets",
+	"security-groups", "load-balancer-attributes", "ssl-redirect", "ssl-policy",
 }
 
-// UseAnnotation is the backend port name that sends a path to actions.<service>.
-const UseAnnotation = "use-annotation"
-
-func (t *translator) ingressClassMatches(ing *networkingv1.Ingress) bool {
-	if ing.Spec.IngressClassName != nil {
-		return *ing.Spec.IngressClassName == t.opts.IngressClass
-	}
-	return ing.Annotations["kubernetes.io/ingress.class"] == t.opts.IngressClass
+// unsupportedIngress are ALBC's Ingress annotations outside lbkit's model.
+var unsupportedIngress = map[string]string{
+	"manage-backend-security-group-rules":                "security group rules are not managed by lbkit",
+	"customer-owned-ipv4-pool":                           "customer-owned IP pools (Outposts) are not modelled",
+	"wafv2-acl-arn":                                      "WAF is not modelled",
+	"wafv2-acl-name":                                     "WAF is not modelled",
+	"waf-acl-id":                                         "WAF Classic is not modelled",
+	"web-acl-id":                                         "WAF Classic is not modelled",
+	"shield-advanced-protection":                         "Shield Advanced is not modelled",
+	"inbound-cidrs":                                      "security group rules are not managed by lbkit",
+	"security-group-prefix-lists":                        "security group rules are not managed by lbkit",
+	"mutual-authentication":                              "mutual TLS (trust stores) is not modelled",
+	"listener-attributes":                                "listener attributes from annotations are not mapped yet",
+	"minimum-load-balancer-capacity":                     "capacity reservations are not modelled",
+	"ipam-ipv4-pool-id":                                  "IPAM pools are not modelled",
+	"jwt-validation":                                     "JWT validation is not modelled",
+	"create-acm-cert":                                    "ACM certificate creation is not modelled",
+	"acm-pca-arn":                                        "ACM certificate creation is not modelled",
+	"enable-frontend-nlb":                                "frontend NLBs are not modelled",
+	"frontend-nlb-scheme":                                "frontend NLBs are not modelled",
+	"frontend-nlb-subnets":                               "frontend NLBs are not modelled",
+	"frontend-nlb-security-groups":                       "frontend NLBs are not modelled",
+	"frontend-nlb-listener-port-mapping":                 "frontend NLBs are not modelled",
+	"frontend-nlb-healthcheck-port":                      "frontend NLBs are not modelled",
+	"frontend-nlb-healthcheck-protocol":                  "frontend NLBs are not modelled",
+	"frontend-nlb-healthcheck-path":                      "frontend NLBs are not modelled",
+	"frontend-nlb-tags":                                  "frontend NLBs are not modelled",
+	"frontend-nlb-eip-allocations":                       "frontend NLBs are not modelled",
+	"frontend-nlb-attributes":                            "frontend NLBs are not modelled",
+	"target-node-labels":                                 "node selection for instance targets is not modelled",
+	"multi-cluster-target-group":                         "multi-cluster target groups are not modelled",
+	"target-control-port":                                "target control ports are not modelled",
+	"auth-type":                                          "authentication from annotations (Cognito/OIDC) is not mapped",
+	"auth-idp-cognito":                                   "authentication from annotations (Cognito/OIDC) is not mapped",
+	"auth-idp-oidc":                                      "authentication from annotations (Cognito/OIDC) is not mapped",
+	"auth-on-unauthenticated-request":                    "authentication from annotations (Cognito/OIDC) is not mapped",
+	"auth-scope":                                         "authentication from annotations (Cognito/OIDC) is not mapped",
+	"auth-session-cookie":                                "authentication from annotations (Cognito/OIDC) is not mapped",
+	"auth-session-timeout":                               "authentication from annotations (Cognito/OIDC) is not mapped",
+	"transforms":                                         "rule transforms are not modelled",
+	"use-regex-path-match":                               "regex path matching is not modelled",
+	"dry-run-plan":                                       "written by the controller; ignored",
+	"frontend-nlb-healthcheck-interval-seconds":          "frontend NLBs are not modelled",
+	"frontend-nlb-healthcheck-timeout-seconds":           "frontend NLBs are not modelled",
+	"frontend-nlb-healthcheck-healthy-threshold-count":   "frontend NLBs are not modelled",
+	"frontend-nlb-healthcheck-unhealthy-threshold-count": "frontend NLBs are not modelled",
+	"frontend-nlb-healthcheck-success-codes":             "frontend NLBs are not modelled",
 }
 
-type member struct {
+// targetGroupKeys are the target-group annotations, read per backend with
+// the Service's own annotations taking precedence.
+var targetGroupKeys = []string{
+	"target-type", "backend-protocol", "backend-protocol-version", "healthcheck-protocol", "healthcheck-port",
+	"healthcheck-path", "healthcheck-interval-seconds", "healthcheck-timeout-seconds", "healthy-threshold-count",
+	"unhealthy-threshold-count", "success-codes", "target-group-attributes",
+}
+
+// ingressMember is one Ingress of a group with its annotations.
+type ingressMember struct {
 	ing   *networkingv1.Ingress
+	ref   ObjectRef
 	ann   *annotations
 	order int
 }
 
-func (t *translator) ingresses() {
-	groups := map[string][]*member{}
-	bad := map[string]bool{} // groups with an error in a member's group.* annotations
-	for _, ing := range t.objs.Ingresses {
-		if !t.ingressClassMatches(ing) || ing.DeletionTimestamp != nil {
+func ingressRef(in *networkingv1.Ingress) ObjectRef {
+	return ObjectRef{"networking.k8s.io/v1", "Ingress", in.Namespace, in.Name}
+}
+
+// isALBIngress reports whether the Ingress is of class alb.
+func isALBIngress(in *networkingv1.Ingress) bool {
+	if in.Spec.IngressClassName != nil {
+		return *in.Spec.IngressClassName == IngressClass
+	}
+	return in.Annotations["kubernetes.io/ingress.class"] == IngressClass
+}
+
+// ingressGroups groups the alb Ingresses by group.name (an Ingress without
+// one is a group of its own), members in group.order then namespace/name.
+func (t *translator) ingressGroups() map[string][]*ingressMember {
+	groups := map[string][]*ingressMember{}
+	for _, in := range t.objs.Ingresses {
+		ref := ingressRef(in)
+		if !isALBIngress(in) {
+			t.skip(ref, "ingress class is not alb")
 			continue
 		}
-		a := newAnn("ingress", ing.Namespace, ing.Name, IngressPrefix, ing.Annotations, &t.errs)
-		id := "ingress/" + ing.Namespace + "/" + ing.Name
-		if g, ok := a.str("group.name"); ok {
-			if g == "" || len(g) > 63 {
-				t.errs = append(t.errs, field.Invalid(a.path("group.name"), g, "must be 1-63 characters"))
+		a := newAnnotations(ref, IngressPrefix, in.Annotations, &t.errs)
+		m := &ingressMember{ing: in, ref: ref, ann: a, order: a.integer("group.order", 0, -1000, 1000)}
+		key := "implicit:" + in.Namespace + "/" + in.Name
+		if g, ok := a.get("group.name"); ok {
+			if !validGroupName(g) {
+				a.fail("group.name", g, "must be 1-63 lowercase alphanumerics, '-' or '.', starting and ending alphanumeric")
 				continue
 			}
-			id = "ingress-group/" + g
+			key = "explicit:" + g
 		}
-		n := len(t.errs)
-		m := &member{ing: ing, ann: a, order: a.integer("group.order", 0, -1000, 1000)}
-		groups[id] = append(groups[id], m)
-		if len(t.errs) > n {
-			bad[id] = true
-		}
+		groups[key] = append(groups[key], m)
 	}
-	ids := make([]string, 0, len(groups))
-	for id := range groups {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		ms := groups[id]
+	for _, ms := range groups {
 		sort.SliceStable(ms, func(i, j int) bool {
 			if ms[i].order != ms[j].order {
 				return ms[i].order < ms[j].order
 			}
-			return ms[i].ing.Namespace+"/"+ms[i].ing.Name < ms[j].ing.Namespace+"/"+ms[j].ing.Name
+			return ms[i].ref.String() < ms[j].ref.String()
 		})
-		before := len(t.errs)
-		s := t.group(id, ms)
-		for _, m := range ms {
-			m.ann.unused(t.res)
-		}
-		if len(t.errs) == before && s != nil && !bad[id] {
-			t.res.Stacks[id] = s
-		}
 	}
+	return groups
 }
 
-// group merges an IngressGroup's members (sorted by group.order, then
-// namespace/name) into one ALB stack.
-func (t *translator) group(id string, ms []*member) *elb.Stack {
-	// Exclusive annotations: one value across the group.
-	for _, k := range exclusive {
-		var first *member
-		for _, m := range ms {
-			v, ok := m.ann.m[IngressPrefix+k]
+func validGroupName(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i, c := range s {
+		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || i == len(s)-1 || c != '-' && c != '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// ingressGroup translates one IngressGroup into an ALB.
+func (t *translator) ingressGroup(key string, ms []*ingressMember) {
+	// Exclusive annotations must agree.
+	exclusive := map[string]*ingressMember{}
+	for _, m := range ms {
+		for _, k := range exclusiveIngress {
+			v, ok := m.ing.Annotations[IngressPrefix+k]
 			if !ok {
 				continue
 			}
-			if first == nil {
-				first = m
+			if first, seen := exclusive[k]; seen && first.ing.Annotations[IngressPrefix+k] != v {
+				t.errs = append(t.errs, &ConflictError{Key: IngressPrefix + k, First: first.ref, Second: m.ref,
+					FirstValue: first.ing.Annotations[IngressPrefix+k], SecondValue: v})
 				continue
 			}
-			if fv := first.ann.m[IngressPrefix+k]; fv != v {
-				t.errs = append(t.errs, field.Invalid(m.ann.path(k), v, fmt.Sprintf(
-					"conflicts with %q on ingress %s/%s in the same IngressGroup", fv, first.ing.Namespace, first.ing.Name)))
+			if _, seen := exclusive[k]; !seen {
+				exclusive[k] = m
 			}
 		}
 	}
-	lead := func(k string) *annotations { // the member that sets k, else the first
-		for _, m := range ms {
-			if _, ok := m.ann.m[IngressPrefix+k]; ok {
-				return m.ann
-			}
+	// The first member that sets an exclusive annotation provides it.
+	lead := func(k string) *annotations {
+		if m, ok := exclusive[k]; ok {
+			return m.ann
 		}
 		return ms[0].ann
 	}
-	for _, m := range ms {
-		for _, k := range exclusive {
-			m.ann.used[IngressPrefix+k] = m.ann.used[IngressPrefix+k] || modelledExclusive[k]
-		}
-	}
 
-	s := &elb.Stack{}
-	name, ok := lead("load-balancer-name").str("load-balancer-name")
-	if !ok {
-		if strings.HasPrefix(id, "ingress-group/") {
-			g := strings.TrimPrefix(id, "ingress-group/")
-			name = "k8s-" + sanitize(g, 17) + "-" + shortHash(id)
+	name := lead("load-balancer-name").str("load-balancer-name", "")
+	if name == "" {
+		if g, explicit := strings.CutPrefix(key, "explicit:"); explicit {
+			name = generatedName(t.opts.ClusterName, g, "", key)
 		} else {
-			ing := ms[0].ing
-			name = "k8s-" + sanitize(ing.Namespace, 8) + "-" + sanitize(ing.Name, 8) + "-" + shortHash(id)
+			name = generatedName(t.opts.ClusterName, ms[0].ing.Namespace, ms[0].ing.Name, key)
 		}
 	} else if err := elb.ValidateLoadBalancerName(name); err != nil {
-		t.errs = append(t.errs, field.Invalid(lead("load-balancer-name").path("load-balancer-name"), name, err.Error()))
+		lead("load-balancer-name").fail("load-balancer-name", name, "%v", err)
 	}
-	lb := s.AddLoadBalancer(elb.NewApplicationLoadBalancer(name))
-	lb.Scheme = elb.Scheme(lead("scheme").enum("scheme", "internal", "internal", "internet-facing"))
-	lb.IPAddressType = elb.IPAddressType(lead("ip-address-type").enum("ip-address-type", "ipv4", "ipv4", "dualstack", "dualstack-without-public-ipv4"))
-	if sn := lead("subnets").list("subnets"); len(sn) > 0 {
-		lb.Subnets = sn
-	} else {
-		lb.SubnetSelector = roleSelector(lb.Scheme)
-	}
+	lb := elb.NewApplicationLoadBalancer(name)
+	lb.Scheme = elb.Scheme(lead("scheme").oneOf("scheme", string(elb.SchemeInternal), string(elb.SchemeInternal), string(elb.SchemeInternetFacing)))
+	lb.IPAddressType = elb.IPAddressType(lead("ip-address-type").oneOf("ip-address-type", "ipv4", "ipv4", "dualstack", "dualstack-without-public-ipv4"))
+	t.subnets(lb, lead("subnets"))
 	lb.SecurityGroups = lead("security-groups").list("security-groups")
-	if kvs := lead("load-balancer-attributes").kv("load-balancer-attributes"); len(kvs) > 0 {
-		attrs, err := elb.ApplyLoadBalancerAttributes(elb.LoadBalancerTypeApplication, lb.Attributes, kvs)
+	if attrs := lead("load-balancer-attributes").attributes("load-balancer-attributes"); len(attrs) > 0 {
+		a, err := elb.ApplyLoadBalancerAttributes(elb.LoadBalancerTypeApplication, lb.Attributes, attrs)
 		if err != nil {
-			a := lead("load-balancer-attributes")
-			t.errs = append(t.errs, field.Invalid(a.path("load-balancer-attributes"), a.m[IngressPrefix+"load-balancer-attributes"], err.Error()))
+			lead("load-balancer-attributes").fail("load-balancer-attributes", ms[0].ing.Annotations[IngressPrefix+"load-balancer-attributes"], "%v", err)
 		}
-		lb.Attributes = attrs
+		lb.Attributes = a
 	}
-	for _, m := range ms { // tags merge
-		for k, v := range m.ann.tags("tags") {
+	sslPolicy := lead("ssl-policy").str("ssl-policy", "ELBSecurityPolicy-2016-08")
+	sslRedirect := lead("ssl-redirect").integer("ssl-redirect", 0, 1, 65535)
+	for _, m := range ms {
+		for k, v := range m.ann.tags("tags") { // Merge annotation
 			if lb.Tags == nil {
 				lb.Tags = elb.Tags{}
 			}
 			lb.Tags[k] = v
 		}
 	}
-	sslPolicy, _ := lead("ssl-policy").str("ssl-policy")
-	sslRedirect := 0
-	if a := lead("ssl-redirect"); a.m[IngressPrefix+"ssl-redirect"] != "" {
-		sslRedirect = a.integer("ssl-redirect", 0, 1, 65535)
-	}
+	t.stack.AddLoadBalancer(lb)
 
-	// Listeners: the union of every member's listen-ports (Merge).
-	type lkey struct {
-		proto elb.Protocol
-		port  int
+	// Listeners: each member's rules go on the ports it lists.
+	listeners := map[int]*elb.Listener{}
+	nextPriority := map[int]int{}
+	for _, m := range ms {
+		certs := m.ann.list("certificate-arn")
+		ports := []listenPort{{elb.ProtocolHTTP, 80}}
+		if len(certs) > 0 {
+			ports = []listenPort{{elb.ProtocolHTTPS, 443}}
+		}
+		if raw, ok := m.ann.get("listen-ports"); ok {
+			lp, err := parseListenPorts(raw)
+			if err != nil {
+				m.ann.fail("listen-ports", raw, "%v", err)
+				continue
+			}
+			ports = lp
+		}
+		rules := t.ingressRules(m)
+		for _, p := range ports {
+			l := listeners[p.Port]
+			if l == nil {
+				l = lb.AddListener(p.Protocol, p.Port, elb.FixedResponse(404, elb.ContentTypeTextPlain, ""))
+				listeners[p.Port] = l
+				nextPriority[p.Port] = 1
+				if p.Protocol == elb.ProtocolHTTPS {
+					l.SSLPolicy = sslPolicy
+				}
+			} else if l.Protocol != p.Protocol {
+				m.ann.fail("listen-ports", m.ing.Annotations[IngressPrefix+"listen-ports"], "port %d is %s in another Ingress of the group", p.Port, l.Protocol)
+				continue
+			}
+			if p.Protocol == elb.ProtocolHTTPS {
+				for _, c := range certs {
+					if !contains(l.Certificates, c) {
+						l.Certificates = append(l.Certificates, c)
+					}
+				}
+			}
+			if sslRedirect != 0 && p.Protocol == elb.ProtocolHTTP {
+				// ALBC: every HTTP listener redirects to HTTPS, rules and all.
+				l.DefaultActions = []elb.Action{elb.Redirect(elb.RedirectConfig{Protocol: "HTTPS", Port: fmt.Sprint(sslRedirect), StatusCode: elb.RedirectPermanent})}
+				continue
+			}
+			if def := t.defaultBackend(m); def != nil {
+				l.DefaultActions = []elb.Action{*def}
+			}
+			for _, r := range rules {
+				l.AddRule(nextPriority[p.Port], r.action, r.conditions...)
+				nextPriority[p.Port]++
+			}
+		}
 	}
-	listeners := map[lkey]*elb.Listener{}
-	var certs []string
-	memberPorts := make([][]lkey, len(ms))
-	for i, m := range ms {
-		c := m.ann.list("certificate-arn")
-		certs = appendUnique(certs, c...)
-		lps, err := ParseListenPorts(m.ann.m[IngressPrefix+"listen-ports"])
-		m.ann.used[IngressPrefix+"listen-ports"] = true
-		if err != nil {
-			t.errs = append(t.errs, field.Invalid(m.ann.path("listen-ports"), m.ann.m[IngressPrefix+"listen-ports"], err.Error()))
+	for _, m := range ms {
+		for _, k := range targetGroupKeys { // read per backend, in ingressTargetGroup
+			m.ann.used[k] = true
+		}
+		t.unsupported = append(t.unsupported, m.ann.unused(unsupportedIngress)...)
+	}
+}
+
+type ingressRule struct {
+	conditions []elb.Condition
+	action     elb.Action
+}
+
+// ingressRules maps the Ingress's rules and paths, in order, to ALB rules.
+func (t *translator) ingressRules(m *ingressMember) []ingressRule {
+	var out []ingressRule
+	for ri, rule := range m.ing.Spec.Rules {
+		if rule.HTTP == nil {
 			continue
 		}
-		if lps == nil {
-			lps = []ListenPort{{Protocol: elb.ProtocolHTTP, Port: 80}}
-			if len(c) > 0 {
-				lps = []ListenPort{{Protocol: elb.ProtocolHTTPS, Port: 443}}
+		for pi, p := range rule.HTTP.Paths {
+			var conds []elb.Condition
+			if rule.Host != "" {
+				conds = append(conds, elb.HostHeader(rule.Host))
 			}
-		}
-		for _, lp := range lps {
-			memberPorts[i] = append(memberPorts[i], lkey{lp.Protocol, lp.Port})
-		}
-	}
-	for _, ps := range memberPorts {
-		for _, k := range ps {
-			if _, ok := listeners[k]; ok {
+			if pats, err := pathPatterns(p); err != nil {
+				t.errs = append(t.errs, fmt.Errorf("%s: spec.rules[%d].http.paths[%d]: %w", m.ref, ri, pi, err))
+				continue
+			} else if len(pats) > 0 {
+				conds = append(conds, elb.PathPattern(pats...))
+			}
+			act, extra, ok := t.backendAction(m, p.Backend)
+			if !ok {
 				continue
 			}
-			if old := lb.Listener(k.port); old != nil {
-				t.errs = append(t.errs, field.Invalid(lead("listen-ports").path("listen-ports"), k.port, "port is used with both HTTP and HTTPS in the IngressGroup"))
-				continue
-			}
-			def := elb.FixedResponse(404, elb.ContentTypeTextPlain, "")
-			l := lb.AddListener(k.proto, k.port, def)
-			if k.proto == elb.ProtocolHTTPS {
-				l.Certificates = certs
-				l.SSLPolicy = sslPolicy
-				if sslPolicy == "" {
-					l.SSLPolicy = elb.DefaultSSLPolicy
-				}
-			}
-			listeners[k] = l
+			out = append(out, ingressRule{conditions: append(conds, extra...), action: act})
 		}
 	}
-	if sslRedirect != 0 {
-		for k, l := range listeners {
-			if k.proto == elb.ProtocolHTTP {
-				l.DefaultActions = []elb.Action{elb.Redirect(elb.RedirectConfig{Protocol: "HTTPS", Port: strconv.Itoa(sslRedirect), StatusCode: elb.RedirectPermanent})}
-			}
-		}
-	}
-
-	// Rules, in member order, then rule order, then path order.
-	tgs := map[string]*elb.TargetGroup{}
-	prio := map[lkey]int{}
-	for i, m := range ms {
-		ing := m.ing
-		spec := field.NewPath("ingress").Key(ing.Namespace + "/" + ing.Name).Child("spec")
-		if db := ing.Spec.DefaultBackend; db != nil {
-			acts, ok := t.backendActions(m, db, spec.Child("defaultBackend"), tgs, s)
-			if ok {
-				for _, k := range memberPorts[i] {
-					if l := listeners[k]; l != nil && !(sslRedirect != 0 && k.proto == elb.ProtocolHTTP) {
-						l.DefaultActions = acts
-					}
-				}
-			}
-		}
-		for ri, r := range ing.Spec.Rules {
-			if r.HTTP == nil {
-				continue
-			}
-			for pi, p := range r.HTTP.Paths {
-				pp := spec.Child("rules").Index(ri).Child("http", "paths").Index(pi)
-				var conds []elb.Condition
-				if r.Host != "" {
-					conds = append(conds, elb.HostHeader(r.Host))
-				}
-				if pc, err := pathCondition(p); err != nil {
-					t.errs = append(t.errs, field.Invalid(pp.Child("path"), p.Path, err.Error()))
-					continue
-				} else if pc != nil {
-					conds = append(conds, *pc)
-				}
-				b := p.Backend
-				acts, ok := t.backendActions(m, &b, pp.Child("backend"), tgs, s)
-				if !ok {
-					continue
-				}
-				if b.Service != nil {
-					key := "conditions." + b.Service.Name
-					if v, has := m.ann.str(key); has {
-						extra, err := ParseConditions(v)
-						if err != nil {
-							t.errs = append(t.errs, field.Invalid(m.ann.path(key), v, err.Error()))
-							continue
-						}
-						conds = append(conds, extra...)
-					}
-				}
-				if len(conds) == 0 {
-					conds = []elb.Condition{elb.PathPattern("/*")}
-				}
-				for _, k := range memberPorts[i] {
-					l := listeners[k]
-					if l == nil {
-						continue
-					}
-					if sslRedirect != 0 && k.proto == elb.ProtocolHTTP {
-						continue // the redirect is the whole listener
-					}
-					prio[k]++
-					l.Rules = append(l.Rules, &elb.Rule{Priority: prio[k], Conditions: conds, Actions: acts})
-				}
-			}
-		}
-	}
-	sort.Slice(s.TargetGroups, func(i, j int) bool { return s.TargetGroups[i].Name < s.TargetGroups[j].Name })
-	return s
+	return out
 }
 
-// modelledExclusive are the exclusive keys group() consumes itself.
-var modelledExclusive = map[string]bool{
-	"load-balancer-name": true, "ip-address-type": true, "scheme": true, "subnets": true,
-	"security-groups": true, "load-balancer-attributes": true, "ssl-redirect": true, "ssl-policy": true,
-}
-
-func roleSelector(s elb.Scheme) *elb.SubnetSelector {
-	if s == elb.SchemeInternal {
-		return &elb.SubnetSelector{Tags: elb.Tags{"kubernetes.io/role/internal-elb": "1"}}
-	}
-	return &elb.SubnetSelector{Tags: elb.Tags{"kubernetes.io/role/elb": "1"}}
-}
-
-func appendUnique(a []string, xs ...string) []string {
-	for _, x := range xs {
-		dup := false
-		for _, y := range a {
-			dup = dup || x == y
-		}
-		if !dup {
-			a = append(a, x)
-		}
-	}
-	return a
-}
-
-// pathCondition maps an Ingress path as ALBC does: Exact → the path;
-// Prefix "/" → "/*", Prefix "/p" → "/p" and "/p/*"; ImplementationSpecific
-// → the path as written (ALB wildcards allowed). No path: no condition.
-func pathCondition(p networkingv1.HTTPIngressPath) (*elb.Condition, error) {
-	if p.Path == "" {
-		return nil, nil
-	}
-	if !strings.HasPrefix(p.Path, "/") {
-		return nil, fmt.Errorf("must start with /")
-	}
+// pathPatterns maps an Ingress path to ALB path patterns as ALBC does.
+func pathPatterns(p networkingv1.HTTPIngressPath) ([]string, error) {
 	pt := networkingv1.PathTypeImplementationSpecific
 	if p.PathType != nil {
 		pt = *p.PathType
 	}
 	switch pt {
 	case networkingv1.PathTypeExact:
-		if strings.ContainsAny(p.Path, "*?") {
-			return nil, fmt.Errorf("an Exact path may not contain * or ?")
+		if !strings.HasPrefix(p.Path, "/") || strings.ContainsAny(p.Path, "*?") {
+			return nil, fmt.Errorf("exact path %q must start with / and hold no wildcard", p.Path)
 		}
-		c := elb.PathPattern(p.Path)
-		return &c, nil
+		return []string{p.Path}, nil
 	case networkingv1.PathTypePrefix:
-		if strings.ContainsAny(p.Path, "*?") {
-			return nil, fmt.Errorf("a Prefix path may not contain * or ?")
+		if !strings.HasPrefix(p.Path, "/") || strings.ContainsAny(p.Path, "*?") {
+			return nil, fmt.Errorf("prefix path %q must start with / and hold no wildcard", p.Path)
 		}
 		if p.Path == "/" {
-			c := elb.PathPattern("/*")
-			return &c, nil
+			return []string{"/*"}, nil
 		}
-		base := strings.TrimSuffix(p.Path, "/")
-		c := elb.PathPattern(base, base+"/*")
-		return &c, nil
+		trimmed := strings.TrimSuffix(p.Path, "/")
+		return []string{trimmed, trimmed + "/*"}, nil
 	case networkingv1.PathTypeImplementationSpecific:
-		c := elb.PathPattern(p.Path)
-		return &c, nil
+		if p.Path == "" {
+			return nil, nil
+		}
+		return []string{p.Path}, nil
 	}
-	return nil, fmt.Errorf("unknown pathType %q", pt)
+	return nil, fmt.Errorf("pathType %q is not Exact, Prefix or ImplementationSpecific", pt)
 }
 
-// backendActions returns the actions of one Ingress backend: forward to
-// the Service port's target group, or actions.<service> for "use-annotation".
-func (t *translator) backendActions(m *member, b *networkingv1.IngressBackend, p *field.Path, tgs map[string]*elb.TargetGroup, s *elb.Stack) ([]elb.Action, bool) {
+// backendAction is the action of a path's backend: a forward to the
+// Service's target group, or the actions.NAME annotation when the port
+// name is "use-annotation" (with conditions.NAME).
+func (t *translator) backendAction(m *ingressMember, b networkingv1.IngressBackend) (elb.Action, []elb.Condition, bool) {
 	if b.Service == nil {
-		t.errs = append(t.errs, field.Required(p.Child("service"), "resource backends are not supported"))
-		return nil, false
+		t.errs = append(t.errs, fmt.Errorf("%s: a backend without a service (resource backends are not supported)", m.ref))
+		return elb.Action{}, nil, false
 	}
-	if b.Service.Port.Name == UseAnnotation {
-		key := "actions." + b.Service.Name
-		v, ok := m.ann.str(key)
-		if !ok {
-			t.errs = append(t.errs, field.Required(m.ann.path(key), "backend port use-annotation needs this annotation"))
-			return nil, false
+	if b.Service.Port.Name == "use-annotation" {
+		m.ann.used["actions*"] = true
+		m.ann.used["conditions*"] = true
+		var aj actionJSON
+		if !m.ann.jsonValue("actions."+b.Service.Name, &aj) {
+			if _, ok := m.ing.Annotations[IngressPrefix+"actions."+b.Service.Name]; !ok {
+				t.errs = append(t.errs, &AnnotationError{Object: m.ref, Key: IngressPrefix + "actions." + b.Service.Name, Reason: "missing: the backend's port is use-annotation"})
+			}
+			return elb.Action{}, nil, false
 		}
-		a, err := ParseAction(v)
+		act, err := aj.toAction(func(svc string, port intstr.IntOrString) (*elb.TargetGroup, error) {
+			return t.ingressTargetGroup(m, svc, port)
+		})
 		if err != nil {
-			t.errs = append(t.errs, field.Invalid(m.ann.path(key), v, err.Error()))
-			return nil, false
+			m.ann.fail("actions."+b.Service.Name, m.ing.Annotations[IngressPrefix+"actions."+b.Service.Name], "%v", err)
+			return elb.Action{}, nil, false
 		}
-		act, ok := t.resolveAction(m, a, key, tgs, s)
-		return []elb.Action{act}, ok
+		var conds []elb.Condition
+		var cj []conditionJSON
+		if m.ann.jsonValue("conditions."+b.Service.Name, &cj) {
+			for _, c := range cj {
+				cond, err := c.toCondition()
+				if err != nil {
+					m.ann.fail("conditions."+b.Service.Name, m.ing.Annotations[IngressPrefix+"conditions."+b.Service.Name], "%v", err)
+					return elb.Action{}, nil, false
+				}
+				conds = append(conds, cond)
+			}
+		}
+		return act, conds, true
 	}
 	port := intstr.FromInt32(b.Service.Port.Number)
 	if b.Service.Port.Name != "" {
 		port = intstr.FromString(b.Service.Port.Name)
 	}
-	tg, ok := t.ingressTG(m, b.Service.Name, port, p.Child("service"), tgs, s)
+	tg, err := t.ingressTargetGroup(m, b.Service.Name, port)
+	if err != nil {
+		t.errs = append(t.errs, err)
+		return elb.Action{}, nil, false
+	}
+	return elb.Forward(tg), nil, true
+}
+
+func (t *translator) defaultBackend(m *ingressMember) *elb.Action {
+	if m.ing.Spec.DefaultBackend == nil {
+		return nil
+	}
+	act, _, ok := t.backendAction(m, *m.ing.Spec.DefaultBackend)
 	if !ok {
-		return nil, false
+		return nil
 	}
-	return []elb.Action{elb.Forward(tg)}, true
+	return &act
 }
 
-func (t *translator) resolveAction(m *member, a *Action, key string, tgs map[string]*elb.TargetGroup, s *elb.Stack) (elb.Action, bool) {
-	switch a.Type {
-	case "redirect":
-		return elb.Redirect(*a.RedirectConfig), true
-	case "fixed-response":
-		return elb.Action{Type: elb.ActionFixedResponse, FixedResponse: a.FixedResponseConfig}, true
-	}
-	fc := &elb.ForwardConfig{}
-	if a.TargetGroupARN != "" {
-		fc.TargetGroups = append(fc.TargetGroups, elb.TargetGroupTuple{TargetGroup: a.TargetGroupARN})
-	}
-	if a.ForwardConfig != nil {
-		for _, tt := range a.ForwardConfig.TargetGroups {
-			ref := tt.TargetGroupARN
-			if ref == "" {
-				tg, ok := t.ingressTG(m, tt.ServiceName, tt.ServicePort, m.ann.path(key), tgs, s)
-				if !ok {
-					return elb.Action{}, false
-				}
-				ref = tg.Name
-			}
-			fc.TargetGroups = append(fc.TargetGroups, elb.TargetGroupTuple{TargetGroup: ref, Weight: tt.Weight})
-		}
-		if st := a.ForwardConfig.TargetGroupStickinessConfig; st != nil {
-			fc.Stickiness = &elb.GroupStickiness{Enabled: st.Enabled, DurationSeconds: st.DurationSeconds}
-		}
-	}
-	return elb.Action{Type: elb.ActionForward, Forward: fc}, true
-}
-
-// ingressTG finds or creates the target group of a Service port. Target
-// group annotations on the Service override the Ingress's.
-func (t *translator) ingressTG(m *member, svcName string, port intstr.IntOrString, p *field.Path, tgs map[string]*elb.TargetGroup, s *elb.Stack) (*elb.TargetGroup, bool) {
+// ingressTargetGroup returns (creating once) the target group for a
+// Service port behind an Ingress. Target-group annotations on the Service
+// override the Ingress's, as ALBC does.
+func (t *translator) ingressTargetGroup(m *ingressMember, svcName string, port intstr.IntOrString) (*elb.TargetGroup, error) {
 	ns := m.ing.Namespace
-	svc := t.service(ns, svcName)
-	if svc == nil {
-		t.errs = append(t.errs, field.NotFound(p.Child("name"), ns+"/"+svcName))
-		return nil, false
+	svc := t.objs.Service(ns, svcName)
+	sp, err := servicePort(svc, port)
+	if err != nil {
+		return nil, fmt.Errorf("%s: backend %s:%s: %w", m.ref, svcName, port.String(), err)
 	}
-	sp, ok := servicePort(svc, port)
-	if !ok {
-		t.errs = append(t.errs, field.NotFound(p.Child("port"), port.String()))
-		return nil, false
+	// Merge annotations: Service over Ingress.
+	merged := map[string]string{}
+	for k, v := range m.ing.Annotations {
+		merged[k] = v
 	}
-	sa := newAnn("service", svc.Namespace, svc.Name, IngressPrefix, svc.Annotations, &t.errs)
-	layers := []*annotations{m.ann, sa}
-	pick := func(k, def string, allowed ...string) string {
-		v := def
-		for _, a := range layers {
-			v = a.enum(k, v, allowed...)
+	if svc != nil {
+		for k, v := range svc.Annotations {
+			if strings.HasPrefix(k, IngressPrefix) {
+				merged[k] = v
+			}
 		}
+	}
+	a := newAnnotations(m.ref, IngressPrefix, merged, &t.errs)
+	targetType := elb.TargetType(a.oneOf("target-type", string(elb.TargetTypeInstance), string(elb.TargetTypeInstance), string(elb.TargetTypeIP)))
+	proto := elb.Protocol(a.oneOf("backend-protocol", "HTTP", "HTTP", "HTTPS"))
+	version := elb.ProtocolVersion(a.oneOf("backend-protocol-version", "HTTP1", "HTTP1", "HTTP2", "GRPC"))
+
+	tgPort, err := targetPort(sp, targetType)
+	if err != nil {
+		return nil, fmt.Errorf("%s: backend %s:%s: %w", m.ref, svcName, port.String(), err)
+	}
+	key := fmt.Sprintf("%s/%s:%s %s %s %s", ns, svcName, port.String(), targetType, proto, version)
+	if tg, ok := t.tgs[key]; ok {
+		return tg, nil
+	}
+	tg := elb.NewTargetGroup(generatedName(t.opts.ClusterName, ns, svcName, key), proto, tgPort, targetType)
+	tg.ProtocolVersion = version
+	tg.VPCID = t.opts.VPCID
+	hcPath, codes := "/", "200"
+	if version == elb.ProtocolVersionGRPC {
+		hcPath, codes = "/AWS.ALB/healthcheck", "12"
+	}
+	tg.HealthCheck = elb.HealthCheck{
+		Protocol:           elb.Protocol(a.oneOf("healthcheck-protocol", string(proto), "HTTP", "HTTPS")),
+		Port:               healthPort(a, "healthcheck-port"),
+		Path:               a.str("healthcheck-path", hcPath),
+		IntervalSeconds:    a.integer("healthcheck-interval-seconds", 15, 5, 300),
+		TimeoutSeconds:     a.integer("healthcheck-timeout-seconds", 5, 2, 120),
+		HealthyThreshold:   a.integer("healthy-threshold-count", 2, 2, 10),
+		UnhealthyThreshold: a.integer("unhealthy-threshold-count", 2, 2, 10),
+	}
+	successCodes := a.str("success-codes", codes)
+	if version == elb.ProtocolVersionGRPC {
+		tg.HealthCheck.Matcher.GRPCCode = successCodes
+	} else {
+		tg.HealthCheck.Matcher.HTTPCode = successCodes
+	}
+	if attrs := a.attributes("target-group-attributes"); len(attrs) > 0 {
+		at, err := elb.ApplyTargetGroupAttributes(tg, attrs)
+		if err != nil {
+			a.fail("target-group-attributes", merged[IngressPrefix+"target-group-attributes"], "%v", err)
+		}
+		tg.Attributes = at
+	}
+	tg.Tags = a.tags("tags")
+	tg.Targets = t.targets(ns, svc, sp, targetType)
+	t.tgs[key] = tg
+	t.stack.AddTargetGroup(tg)
+	return tg, nil
+}
+
+// healthPort reads a health-check port annotation: traffic-port or a number.
+func healthPort(a *annotations, name string) string {
+	v := a.str(name, elb.TrafficPort)
+	if v == elb.TrafficPort {
 		return v
 	}
-	tt := elb.TargetType(pick("target-type", "instance", "instance", "ip"))
-	proto := elb.Protocol(pick("backend-protocol", "HTTP", "HTTP", "HTTPS"))
-	pv := elb.ProtocolVersion(pick("backend-protocol-version", "HTTP1", "HTTP1", "HTTP2", "GRPC"))
-	if tt == elb.TargetTypeInstance && svc.Spec.Type != corev1.ServiceTypeNodePort && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
-		t.errs = append(t.errs, field.Invalid(m.ann.path("target-type"), "instance", fmt.Sprintf("service %s/%s is of type %s; instance targets need NodePort or LoadBalancer", ns, svcName, svc.Spec.Type)))
-		return nil, false
+	var n int
+	if _, err := fmt.Sscanf(v, "%d", &n); err != nil || fmt.Sprint(n) != v || n < 1 || n > 65535 {
+		a.fail(name, v, "must be traffic-port or a port number 1-65535")
+		return elb.TrafficPort
 	}
-	key := strings.Join([]string{ns, svcName, port.String(), string(tt), string(proto), string(pv)}, "/")
-	if tg := tgs[key]; tg != nil {
-		return tg, true
-	}
-	name := "k8s-" + sanitize(ns, 8) + "-" + sanitize(svcName, 8) + "-" + shortHash(key)
-	ts := t.targets(svc, sp, tt)
-	tg := elb.NewTargetGroup(name, proto, tgPort(sp, tt, ts), tt)
-	tg.ProtocolVersion = pv
-	tg.VPCID = t.opts.VPCID
-	tg.HealthCheck = healthCheck(layers, pv == elb.ProtocolVersionGRPC)
-	tg.Targets = ts
-	for _, a := range layers {
-		if kvs := a.kv("target-group-attributes"); len(kvs) > 0 {
-			attrs, err := elb.ApplyTargetGroupAttributes(tg, kvs)
-			if err != nil {
-				t.errs = append(t.errs, field.Invalid(a.path("target-group-attributes"), a.m[IngressPrefix+"target-group-attributes"], err.Error()))
-			}
-			tg.Attributes = attrs
-		}
-	}
-	tg.Tags = elb.Tags{"ingress.k8s.aws/resource": ns + "/" + svcName + ":" + port.String()}
-	s.AddTargetGroup(tg)
-	tgs[key] = tg
-	return tg, true
+	return v
 }
 
-// ListenPort is one entry of listen-ports.
-type ListenPort struct {
-	Protocol elb.Protocol
-	Port     int
-}
-
-// ParseListenPorts parses listen-ports, `[{"HTTP":80},{"HTTPS":443}]`.
-// An empty value returns nil, nil (the caller applies the default).
-func ParseListenPorts(v string) ([]ListenPort, error) {
-	if strings.TrimSpace(v) == "" {
-		return nil, nil
-	}
-	var raw []map[string]int
-	if err := unmarshalStrict(v, &raw); err != nil {
-		return nil, err
-	}
-	if len(raw) == 0 {
-		return nil, fmt.Errorf("no ports")
-	}
-	var out []ListenPort
-	seen := map[int]bool{}
-	for _, e := range raw {
-		if len(e) != 1 {
-			return nil, fmt.Errorf("each entry is one {\"PROTOCOL\": port}")
+// servicePort finds the Service's port by number or name. Without the
+// Service in the manifest a numeric port stands for itself.
+func servicePort(svc *corev1.Service, port intstr.IntOrString) (corev1.ServicePort, error) {
+	port = intstr.Parse(port.String()) // "80" in an annotation is port 80
+	if svc == nil {
+		if port.Type == intstr.Int {
+			return corev1.ServicePort{Port: port.IntVal, TargetPort: port, Protocol: corev1.ProtocolTCP}, nil
 		}
-		for p, n := range e {
-			if p != "HTTP" && p != "HTTPS" {
-				return nil, fmt.Errorf("protocol %q: must be HTTP or HTTPS", p)
-			}
-			if n < 1 || n > 65535 {
-				return nil, fmt.Errorf("port %d: must be 1-65535", n)
-			}
-			if seen[n] {
-				return nil, fmt.Errorf("port %d listed twice", n)
-			}
-			seen[n] = true
-			out = append(out, ListenPort{elb.Protocol(p), n})
+		return corev1.ServicePort{}, errors.New("the Service is not in the manifest, so a named port cannot be resolved")
+	}
+	for _, p := range svc.Spec.Ports {
+		if port.Type == intstr.Int && p.Port == port.IntVal || port.Type == intstr.String && p.Name == port.StrVal {
+			return p, nil
 		}
 	}
-	return out, nil
+	return corev1.ServicePort{}, fmt.Errorf("Service %s/%s has no port %s", svc.Namespace, svc.Name, port.String())
 }
 
-func unmarshalStrict(v string, into any) error {
-	d := json.NewDecoder(strings.NewReader(v))
-	d.DisallowUnknownFields()
-	if err := d.Decode(into); err != nil {
-		return fmt.Errorf("invalid JSON: %v", err)
+// targetPort is the target group's port: the pod port for ip targets (the
+// Service port when the target port is named), the NodePort for instance
+// targets.
+func targetPort(sp corev1.ServicePort, tt elb.TargetType) (int, error) {
+	if tt == elb.TargetTypeInstance {
+		if sp.NodePort == 0 {
+			return 0, errors.New("instance targets need a NodePort (Service type NodePort or LoadBalancer, with nodePort set)")
+		}
+		return int(sp.NodePort), nil
 	}
-	if d.More() {
-		return fmt.Errorf("invalid JSON: trailing data")
+	if sp.TargetPort.Type == intstr.Int && sp.TargetPort.IntVal != 0 {
+		return int(sp.TargetPort.IntVal), nil
 	}
-	return nil
+	return int(sp.Port), nil
+}
+
+// generatedName is ALBC's style of name, k8s-<a>-<b>-<hash>, at most 32
+// characters, stable for the same inputs.
+func generatedName(cluster, a, b, key string) string {
+	sum := sha256.Sum256([]byte(cluster + "\x00" + key))
+	clean := func(s string) string {
+		var out []byte
+		for _, c := range []byte(strings.ToLower(s)) {
+			if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+				out = append(out, c)
+			}
+		}
+		if len(out) > 8 {
+			out = out[:8]
+		}
+		return string(out)
+	}
+	parts := []string{"k8s", clean(a)}
+	if b != "" {
+		parts = append(parts, clean(b))
+	}
+	parts = append(parts, hex.EncodeToString(sum[:])[:10])
+	return strings.Join(parts, "-")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

@@ -2,219 +2,171 @@ package kube
 
 import (
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
 
-	"github.com/lbkit/lbkit/elb"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/lbkit/lbkit/elb"
 )
 
-// NLBClass is the loadBalancerClass ALBC handles.
+// NLBClass is the Service loadBalancerClass the AWS Load Balancer
+// Controller serves.
 const NLBClass = "service.k8s.aws/nlb"
 
-// services translates LoadBalancer Services that ALBC would manage: type
-// annotation "external" (or the deprecated "nlb-ip"), or loadBalancerClass
-// service.k8s.aws/nlb. Others (in-tree "nlb", classic ELB) are left alone.
-func (t *translator) services() {
-	for _, svc := range t.objs.Services {
-		if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || svc.DeletionTimestamp != nil {
-			continue
-		}
-		lbType := svc.Annotations[ServicePrefix+"type"]
-		class := svc.Spec.LoadBalancerClass != nil && *svc.Spec.LoadBalancerClass == NLBClass
-		if !class && lbType != "external" && lbType != "nlb-ip" {
-			continue
-		}
-		id := "service/" + svc.Namespace + "/" + svc.Name
-		before := len(t.errs)
-		a := newAnn("service", svc.Namespace, svc.Name, ServicePrefix, svc.Annotations, &t.errs)
-		s := t.nlb(svc, a, lbType)
-		a.unused(t.res)
-		if len(t.errs) == before {
-			t.res.Stacks[id] = s
-		}
-	}
+// unsupportedService are ALBC's Service annotations outside lbkit's model
+// (names after the aws-load-balancer- prefix).
+var unsupportedService = map[string]string{
+	"internal":                                 "deprecated: use aws-load-balancer-scheme",
+	"security-group-prefix-lists":              "security group rules are not managed by lbkit",
+	"private-ipv4-addresses":                   "fixed private addresses are not mapped yet",
+	"ipv6-addresses":                           "fixed IPv6 addresses are not mapped yet",
+	"manage-backend-security-group-rules":      "security group rules are not managed by lbkit",
+	"inbound-sg-rules-on-private-link-traffic": "security group rules are not managed by lbkit",
+	"disable-nlb-sg":                           "security groups of NLBs are not managed by lbkit",
+	"enable-icmp-for-path-mtu-discovery":       "security group rules are not managed by lbkit",
+	"enable-prefix-for-ipv6-source-nat":        "IPv6 source NAT is not modelled",
+	"source-nat-ipv6-prefixes":                 "IPv6 source NAT is not modelled",
+	"proxy-protocol-per-target-group":          "per-target-group proxy protocol is not mapped yet",
+	"ssl-cert":                                 "TLS listeners from annotations are not mapped yet",
+	"ssl-ports":                                "TLS listeners from annotations are not mapped yet",
+	"ssl-negotiation-policy":                   "TLS listeners from annotations are not mapped yet",
+	"alpn-policy":                              "TLS listeners from annotations are not mapped yet",
+	"backend-protocol":                         "TLS to targets from annotations is not mapped yet",
+	"listener-attributes":                      "listener attributes from annotations are not mapped yet",
+	"enable-tcp-udp-listener":                  "TCP_UDP listeners from annotations are not mapped yet",
+	"quic-enabled-ports":                       "QUIC is not modelled",
+	"quic-enabled-containers":                  "QUIC is not modelled",
+	"target-node-labels":                       "node selection for instance targets is not modelled",
+	"multi-cluster-target-group":               "multi-cluster target groups are not modelled",
+	"minimum-load-balancer-capacity":           "capacity reservations are not modelled",
+	"access-log-enabled":                       "deprecated: use aws-load-balancer-attributes",
+	"access-log-s3-bucket-name":                "deprecated: use aws-load-balancer-attributes",
+	"access-log-s3-bucket-prefix":              "deprecated: use aws-load-balancer-attributes",
+	"cross-zone-load-balancing-enabled":        "deprecated: use aws-load-balancer-attributes",
 }
 
-func (t *translator) nlb(svc *corev1.Service, a *annotations, lbType string) *elb.Stack {
-	a.str("type")
-	defTT := "instance"
-	if lbType == "nlb-ip" {
-		defTT = "ip"
-	}
-	tt := elb.TargetType(a.enum("nlb-target-type", defTT, "instance", "ip"))
-	s := &elb.Stack{}
-	id := svc.Namespace + "/" + svc.Name
-	name, ok := a.str("name")
-	if !ok {
-		name = "k8s-" + sanitize(svc.Namespace, 8) + "-" + sanitize(svc.Name, 8) + "-" + shortHash("service", id)
-	} else if err := elb.ValidateLoadBalancerName(name); err != nil {
-		t.errs = append(t.errs, field.Invalid(a.path("name"), name, err.Error()))
-	}
-	lb := s.AddLoadBalancer(elb.NewNetworkLoadBalancer(name))
-	scheme := "internal"
-	if v, ok := a.str("internal"); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			t.errs = append(t.errs, field.Invalid(a.path("internal"), v, "must be true or false"))
-		} else if !b {
-			scheme = "internet-facing"
-		}
-	}
-	lb.Scheme = elb.Scheme(a.enum("scheme", scheme, "internal", "internet-facing"))
-	lb.IPAddressType = elb.IPAddressType(a.enum("ip-address-type", "ipv4", "ipv4", "dualstack"))
-	subnets := a.list("subnets")
-	eips := a.list("eip-allocations")
-	privs := a.list("private-ipv4-addresses")
-	switch {
-	case len(eips) > 0 || len(privs) > 0:
-		for _, pair := range []struct {
-			k string
-			v []string
-		}{{"eip-allocations", eips}, {"private-ipv4-addresses", privs}} {
-			if len(pair.v) > 0 && len(pair.v) != len(subnets) {
-				t.errs = append(t.errs, field.Invalid(a.path(pair.k), strings.Join(pair.v, ","), fmt.Sprintf("needs one entry per subnet (%d subnets)", len(subnets))))
-			}
-		}
-		for i, sn := range subnets {
-			m := elb.SubnetMapping{SubnetID: sn}
-			if i < len(eips) {
-				m.AllocationID = eips[i]
-			}
-			if i < len(privs) {
-				m.PrivateIPv4Address = privs[i]
-			}
-			lb.SubnetMappings = append(lb.SubnetMappings, m)
-		}
-	case len(subnets) > 0:
-		lb.Subnets = subnets
-	default:
-		lb.SubnetSelector = roleSelector(lb.Scheme)
-	}
-	lb.SecurityGroups = a.list("security-groups")
-	lb.Tags = a.tags("additional-resource-tags")
-	if kvs := a.kv("attributes"); len(kvs) > 0 {
-		attrs, err := elb.ApplyLoadBalancerAttributes(elb.LoadBalancerTypeNetwork, lb.Attributes, kvs)
-		if err != nil {
-			t.errs = append(t.errs, field.Invalid(a.path("attributes"), a.m[ServicePrefix+"attributes"], err.Error()))
-		}
-		lb.Attributes = attrs
-	}
-	certs := a.list("ssl-cert")
-	sslPorts := a.list("ssl-ports")
-	policy, _ := a.str("ssl-negotiation-policy")
-	if policy == "" {
-		policy = elb.DefaultSSLPolicy
-	}
-	alpn := elb.ALPNPolicy(a.enum("alpn-policy", "", "", "HTTP1Only", "HTTP2Only", "HTTP2Optional", "HTTP2Preferred", "None"))
-	backendTLS := a.enum("backend-protocol", "tcp", "tcp", "ssl") == "ssl"
-	proxy := a.enum("proxy-protocol", "", "", "*") == "*"
-	hc := t.nlbHealthCheck(a)
-	tgAttrs := a.kv("target-group-attributes")
+func serviceRef(s *corev1.Service) ObjectRef { return ObjectRef{"v1", "Service", s.Namespace, s.Name} }
 
-	isTLS := func(p corev1.ServicePort) bool {
-		if len(certs) == 0 {
-			return false
-		}
-		if len(sslPorts) == 0 {
-			return true
-		}
-		for _, x := range sslPorts {
-			if x == "*" || x == p.Name || x == strconv.Itoa(int(p.Port)) {
-				return true
-			}
-		}
+// isNLBService reports whether ALBC would provision an NLB for the Service.
+func isNLBService(s *corev1.Service) bool {
+	if s.Spec.Type != corev1.ServiceTypeLoadBalancer {
 		return false
 	}
-	for i, sp := range svc.Spec.Ports {
-		proto := elb.Protocol(sp.Protocol)
-		if proto == "" {
-			proto = elb.ProtocolTCP
-		}
-		if proto != elb.ProtocolTCP && proto != elb.ProtocolUDP {
-			t.errs = append(t.errs, field.NotSupported(field.NewPath("service").Key(id).Child("spec", "ports").Index(i).Child("protocol"), sp.Protocol, []string{"TCP", "UDP"}))
-			continue
-		}
-		tgProto := proto
-		lproto := proto
-		if proto == elb.ProtocolTCP && isTLS(sp) {
-			lproto = elb.ProtocolTLS
-			if backendTLS {
-				tgProto = elb.ProtocolTLS
-			}
-		}
-		ts := t.targets(svc, sp, tt)
-		key := strings.Join([]string{id, strconv.Itoa(int(sp.Port)), string(tgProto), string(tt)}, "/")
-		tg := elb.NewTargetGroup("k8s-"+sanitize(svc.Namespace, 8)+"-"+sanitize(svc.Name, 8)+"-"+shortHash(key), tgProto, tgPort(sp, tt, ts), tt)
-		tg.VPCID = t.opts.VPCID
-		tg.HealthCheck = hc
-		if proto == elb.ProtocolUDP && hc.Protocol == elb.ProtocolTCP && hc.Port == elb.TrafficPort {
-			t.errs = append(t.errs, field.Invalid(a.path("healthcheck-port"), elb.TrafficPort, fmt.Sprintf("port %d is UDP: a TCP health check needs an explicit TCP port", sp.Port)))
-		}
-		tg.Targets = ts
-		if len(tgAttrs) > 0 {
-			attrs, err := elb.ApplyTargetGroupAttributes(tg, tgAttrs)
-			if err != nil {
-				t.errs = append(t.errs, field.Invalid(a.path("target-group-attributes"), a.m[ServicePrefix+"target-group-attributes"], err.Error()))
-			}
-			tg.Attributes = attrs
-		}
-		if proxy {
-			tg.Attributes.ProxyProtocolV2 = true
-		}
-		tg.Tags = elb.Tags{"service.k8s.aws/resource": id + ":" + strconv.Itoa(int(sp.Port))}
-		s.AddTargetGroup(tg)
-		l := lb.AddListener(lproto, int(sp.Port), elb.Forward(tg))
-		if lproto == elb.ProtocolTLS {
-			l.Certificates = certs
-			l.SSLPolicy = policy
-			l.ALPNPolicy = alpn
-		}
+	if s.Spec.LoadBalancerClass != nil {
+		return *s.Spec.LoadBalancerClass == NLBClass
 	}
-	sort.Slice(s.TargetGroups, func(i, j int) bool { return s.TargetGroups[i].Name < s.TargetGroups[j].Name })
-	return s
+	t := s.Annotations[ServicePrefix+"type"]
+	return t == "external" || t == "nlb-ip"
 }
 
-// nlbHealthCheck reads the Service health check annotations with ALBC's
-// NLB defaults: TCP on the traffic port, 3/3, 10 s timeout, 10 s interval;
-// for HTTP(S) path "/" and success codes 200-399.
-func (t *translator) nlbHealthCheck(a *annotations) elb.HealthCheck {
+// service translates a LoadBalancer Service into an NLB with one listener
+// and target group per port.
+func (t *translator) service(svc *corev1.Service) {
+	ref := serviceRef(svc)
+	if !isNLBService(svc) {
+		if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+			t.skip(ref, "not an AWS Load Balancer Controller NLB (aws-load-balancer-type is not external, and loadBalancerClass is not "+NLBClass+")")
+		}
+		return
+	}
+	a := newAnnotations(ref, ServicePrefix, svc.Annotations, &t.errs)
+	a.get("type")
+	defTarget := string(elb.TargetTypeInstance)
+	if svc.Annotations[ServicePrefix+"type"] == "nlb-ip" {
+		defTarget = string(elb.TargetTypeIP)
+	}
+	targetType := elb.TargetType(a.oneOf("nlb-target-type", defTarget, string(elb.TargetTypeInstance), string(elb.TargetTypeIP)))
+
+	name := a.str("name", generatedName(t.opts.ClusterName, svc.Namespace, svc.Name, "service:"+svc.Namespace+"/"+svc.Name))
+	if err := elb.ValidateLoadBalancerName(name); err != nil {
+		a.fail("name", name, "%v", err)
+	}
+	lb := elb.NewNetworkLoadBalancer(name)
+	lb.Scheme = elb.Scheme(a.oneOf("scheme", string(elb.SchemeInternal), string(elb.SchemeInternal), string(elb.SchemeInternetFacing)))
+	lb.IPAddressType = elb.IPAddressType(a.oneOf("ip-address-type", "ipv4", "ipv4", "dualstack"))
+	t.subnets(lb, a)
+	if eips := a.list("eip-allocations"); len(eips) > 0 {
+		if len(lb.Subnets) != len(eips) {
+			a.fail("eip-allocations", svc.Annotations[ServicePrefix+"eip-allocations"], "needs explicit aws-load-balancer-subnets, one allocation per subnet (%d subnets)", len(lb.Subnets))
+		} else {
+			for i, s := range lb.Subnets {
+				lb.SubnetMappings = append(lb.SubnetMappings, elb.SubnetMapping{SubnetID: s, AllocationID: eips[i]})
+			}
+			lb.Subnets = nil
+		}
+	}
+	lb.SecurityGroups = a.list("security-groups")
+	if attrs := a.attributes("attributes"); len(attrs) > 0 {
+		at, err := elb.ApplyLoadBalancerAttributes(elb.LoadBalancerTypeNetwork, lb.Attributes, attrs)
+		if err != nil {
+			a.fail("attributes", svc.Annotations[ServicePrefix+"attributes"], "%v", err)
+		}
+		lb.Attributes = at
+	}
+	lb.Tags = a.tags("additional-resource-tags")
+	if _, ok := svc.Annotations["service.beta.kubernetes.io/load-balancer-source-ranges"]; ok {
+		t.unsupported = append(t.unsupported, Finding{Object: ref, Key: "service.beta.kubernetes.io/load-balancer-source-ranges", Reason: "security group rules are not managed by lbkit"})
+	}
+
+	proxyPorts := map[string]bool{}
+	for _, p := range a.list("proxy-protocol") {
+		proxyPorts[p] = true
+	}
+	hcProto := a.oneOf("healthcheck-protocol", "TCP", "TCP", "HTTP", "HTTPS")
 	hc := elb.HealthCheck{
-		Protocol:           elb.Protocol(strings.ToUpper(a.enum("healthcheck-protocol", "tcp", "tcp", "TCP", "http", "HTTP", "https", "HTTPS"))),
-		Port:               elb.TrafficPort,
+		Protocol:           elb.Protocol(strings.ToUpper(hcProto)),
+		Port:               healthPort(a, "healthcheck-port"),
 		IntervalSeconds:    a.integer("healthcheck-interval", 10, 5, 300),
 		TimeoutSeconds:     a.integer("healthcheck-timeout", 10, 2, 120),
 		HealthyThreshold:   a.integer("healthcheck-healthy-threshold", 3, 2, 10),
 		UnhealthyThreshold: a.integer("healthcheck-unhealthy-threshold", 3, 2, 10),
 	}
-	if v, ok := a.str("healthcheck-port"); ok && v != elb.TrafficPort {
-		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 65535 {
-			t.errs = append(t.errs, field.Invalid(a.path("healthcheck-port"), v, "must be traffic-port or 1-65535"))
-		} else {
-			hc.Port = v
+	if hc.Protocol != elb.ProtocolTCP {
+		hc.Path = a.str("healthcheck-path", "/")
+		hc.Matcher.HTTPCode = a.str("healthcheck-success-codes", "200-399")
+	} else {
+		a.get("healthcheck-path")
+		a.get("healthcheck-success-codes")
+	}
+	tgAttrs := a.attributes("target-group-attributes")
+
+	t.stack.AddLoadBalancer(lb)
+	for _, sp := range svc.Spec.Ports {
+		proto := elb.Protocol(sp.Protocol)
+		if proto == "" {
+			proto = elb.ProtocolTCP
 		}
-	}
-	path, pathSet := a.str("healthcheck-path")
-	codes, codesSet := a.str("healthcheck-success-codes")
-	if hc.Protocol == elb.ProtocolTCP {
-		if pathSet {
-			t.errs = append(t.errs, field.Invalid(a.path("healthcheck-path"), path, "only with healthcheck-protocol http or https"))
+		if proto != elb.ProtocolTCP && proto != elb.ProtocolUDP {
+			t.errs = append(t.errs, fmt.Errorf("%s: port %d: protocol %s is not TCP or UDP", ref, sp.Port, sp.Protocol))
+			continue
 		}
-		if codesSet {
-			t.errs = append(t.errs, field.Invalid(a.path("healthcheck-success-codes"), codes, "only with healthcheck-protocol http or https"))
+		port, err := targetPort(sp, targetType)
+		if err != nil {
+			t.errs = append(t.errs, fmt.Errorf("%s: port %d: %w", ref, sp.Port, err))
+			continue
 		}
-		return hc
+		key := fmt.Sprintf("service:%s/%s:%d/%s", svc.Namespace, svc.Name, sp.Port, proto)
+		tg := elb.NewTargetGroup(generatedName(t.opts.ClusterName, svc.Namespace, svc.Name, key), proto, port, targetType)
+		tg.VPCID = t.opts.VPCID
+		tg.HealthCheck = hc
+		if proto == elb.ProtocolUDP && hc.Protocol == elb.ProtocolTCP && hc.Port == elb.TrafficPort {
+			// A UDP port cannot be checked over TCP on itself.
+			t.errs = append(t.errs, &AnnotationError{Object: ref, Key: ServicePrefix + "healthcheck-port", Value: hc.Port, Reason: fmt.Sprintf("UDP port %d needs a health-check port of its own (TCP on a UDP traffic port)", sp.Port)})
+		}
+		if len(tgAttrs) > 0 {
+			at, err := elb.ApplyTargetGroupAttributes(tg, tgAttrs)
+			if err != nil {
+				a.fail("target-group-attributes", svc.Annotations[ServicePrefix+"target-group-attributes"], "%v", err)
+			}
+			tg.Attributes = at
+		}
+		if proxyPorts["*"] || proxyPorts[fmt.Sprint(sp.Port)] {
+			tg.Attributes.ProxyProtocolV2 = true
+		}
+		tg.Tags = lb.Tags
+		tg.Targets = t.targets(svc.Namespace, svc, sp, targetType)
+		t.stack.AddTargetGroup(tg)
+		lb.AddListener(proto, int(sp.Port), elb.Forward(tg))
 	}
-	if !pathSet {
-		path = "/"
-	} else if !strings.HasPrefix(path, "/") {
-		t.errs = append(t.errs, field.Invalid(a.path("healthcheck-path"), path, "must start with /"))
-	}
-	if !codesSet {
-		codes = "200-399"
-	}
-	hc.Path, hc.Matcher.HTTPCode = path, codes
-	return hc
+	t.unsupported = append(t.unsupported, a.unused(unsupportedService)...)
 }

@@ -130,6 +130,12 @@ func run(modeName string, requests int, serve bool) error {
 			return fmt.Errorf("unexpected reply %q", body)
 		}
 		fmt.Printf("GET http://%v/  peer %s  answered by %s, which saw the client as %s\n", dsrlab.VIP, peer, f[0], f[1])
+		if want := dsrlab.VIP.String() + ":80"; peer != want {
+			return fmt.Errorf("the reply came from %s, not the VIP %s", peer, want)
+		}
+		if !strings.HasPrefix(f[1], dsrlab.Client.String()+":") {
+			return fmt.Errorf("the backend saw %s, not the client %v", f[1], dsrlab.Client)
+		}
 	}
 	s := fw.Stats()
 	fmt.Printf("forwarder: %d packets in, %d frames out, %d flows; per backend:", s.Received, s.Sent, s.FlowsCreated)

@@ -86,11 +86,9 @@ func Rules() map[string]Rule {
 		"elb/provision": {MayImport: []string{"elb"}},
 		// elb/local configures lb, whose API speaks balancer, healthcheck
 		// and proxyproto types.
-		"elb/local": {MayImport: append([]string{"elb", "lb"}, dataPlane...)},
-		"elb/kube":  {MayImport: []string{"elb", "elb/provision", "elb/kube/apis/..."}},
-		// elb/kube/apis/... are the CRD types elb/kube reads (TargetGroupBinding).
-		"elb/kube/apis/...": {},
-		"elb/elbtest":       {MayImport: []string{"elb", "elb/local"}},
+		"elb/local":   {MayImport: append([]string{"elb", "lb"}, dataPlane...)},
+		"elb/kube":    {MayImport: []string{"elb", "elb/provision"}},
+		"elb/elbtest": {MayImport: []string{"elb", "elb/local"}},
 
 		"bench/...":    {MayImport: []string{"*"}},
 		"examples/...": {MayImport: []string{"*"}},

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"io"
+	"net/http"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -41,4 +43,28 @@ func TestMissingProgramSkipsOrFails(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestStartHAProxy(t *testing.T) {
+	socks := ListenSockets(t, 1)
+	StartHAProxy(t, `
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 5s
+	timeout server 5s
+frontend fe
+	bind `+HAProxyBind(0)+`
+	http-request return status 200 content-type text/plain string "haproxy here"
+`, socks)
+	resp, err := http.Get("http://" + socks[0].Addr() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != "haproxy here" {
+		t.Fatalf("haproxy answered %q", body)
+	}
+	http.DefaultClient.CloseIdleConnections()
 }

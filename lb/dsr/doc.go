@@ -48,7 +48,8 @@
 // What it does not do: IPv6 (ignored for now); reassembly (fragments are
 // dropped, as Katran does); seeing replies (so TCP state is inferred from
 // inbound packets only, as in IPVS DR: a flow's entry lives until its idle
-// timeout). Health checks come from the healthcheck package:
+// timeout); spreading VXLAN source ports per flow for ECMP entropy (each
+// queue sends from one port). Health checks come from the healthcheck package:
 // [Forwarder.FollowHealth] drains (or removes) backends that fail them. The
 // API is experimental (v0).
 package dsr

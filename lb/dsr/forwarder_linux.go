@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -405,7 +406,9 @@ func (f *Forwarder) TUNIndex() int { return f.tunIdx }
 // SetBackends resolves the MACs the backends lack (ARP on Interface in
 // ModeL2, bounded by ARPTimeout each; VXLANMAC in ModeVXLAN) and then
 // replaces the core's backend set (see [Core.SetBackends] for what moves).
-// Resolved MACs are remembered for later calls. On error nothing changes.
+// Resolved MACs are remembered while the backend stays in the set (a
+// backend whose MAC changes must leave the set once, or be given its MAC).
+// On error nothing changes.
 func (f *Forwarder) SetBackends(ctx context.Context, backends []Backend) error {
 	f.setMu.Lock()
 	defer f.setMu.Unlock()
@@ -432,6 +435,13 @@ func (f *Forwarder) SetBackends(ctx context.Context, backends []Backend) error {
 	}
 	if err := f.core.SetBackends(set); err != nil {
 		return err
+	}
+	// Forget the MACs of backends that left: one that comes back (maybe
+	// a new machine with the same address) is resolved again.
+	for a := range f.macs {
+		if !slices.ContainsFunc(set, func(b Backend) bool { return b.Addr == a }) {
+			delete(f.macs, a)
+		}
 	}
 	f.log.Info("dsr: backends set", "backends", len(set), "mode", f.cfg.Mode)
 	return nil

@@ -1,6 +1,6 @@
 module github.com/lbkit/lbkit/proxyproto/interop
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/lbkit/lbkit v0.0.0

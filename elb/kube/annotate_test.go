@@ -134,3 +134,54 @@ func TestAnnotationsNotExpressed(t *testing.T) {
 		t.Errorf("an ALB as a Service: %v", lost)
 	}
 }
+
+// FuzzAnnotationsRoundTrip: whatever annotations Translate accepts, the
+// annotations IngressAnnotations gives back for its result rebuild the same
+// stack (or say what they cannot express).
+func FuzzAnnotationsRoundTrip(f *testing.F) {
+	f.Add("internet-facing", `[{"HTTP":80},{"HTTPS":443}]`, "arn:aws:acm:eu-central-1:123456789012:certificate/a", "30", "200-299", "a=b,c=d")
+	f.Add("internal", `[{"HTTP":8080}]`, "", "15", "200", "")
+	f.Add("", "", "", "", "", "")
+	f.Fuzz(func(t *testing.T, scheme, ports, cert, interval, codes, tags string) {
+		const p = kube.IngressPrefix
+		in := map[string]string{}
+		for k, v := range map[string]string{"scheme": scheme, "listen-ports": ports, "certificate-arn": cert,
+			"healthcheck-interval-seconds": interval, "success-codes": codes, "tags": tags} {
+			if v != "" {
+				in[p+k] = v
+			}
+		}
+		data, err := os.ReadFile(filepath.Join("testdata", "2048_full.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		translate := func(ann map[string]string) (*kube.Translation, error) {
+			objs, err := kube.Decode(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			maps.Copy(objs.Ingresses[0].Annotations, ann)
+			return kube.Translate(objs, kube.Options{VPCID: "vpc-1"})
+		}
+		first, err := translate(in)
+		if err != nil {
+			return
+		}
+		ann, lost := kube.IngressAnnotations(first.Stack.LoadBalancers[0], first.Stack.TargetGroups[0])
+		if len(lost) > 0 {
+			return
+		}
+		objs, _ := kube.Decode(data)
+		clear(objs.Ingresses[0].Annotations)
+		maps.Copy(objs.Ingresses[0].Annotations, ann)
+		second, err := kube.Translate(objs, kube.Options{VPCID: "vpc-1"})
+		if err != nil {
+			t.Fatalf("%v from %v (input %v)", err, ann, in)
+		}
+		j1, _ := json.Marshal(first.Stack)
+		j2, _ := json.Marshal(second.Stack)
+		if string(j1) != string(j2) {
+			t.Fatalf("round trip changed the stack: input %v, annotations %v\n%s\n%s", in, ann, j1, j2)
+		}
+	})
+}

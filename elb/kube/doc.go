@@ -29,6 +29,9 @@
 // [Binder] keeps a TargetGroupBinding's target group registered with a
 // Service's ready endpoints through elb/provision.
 //
+// [IngressAnnotations] goes the other way: the annotations that express a
+// stack's ALB and target group settings.
+//
 // The package uses k8s.io/api types and k8s.io/apimachinery; it does not
 // import client-go: objects come in, stacks and targets go out.
 package kube

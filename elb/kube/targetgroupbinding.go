@@ -20,6 +20,9 @@ const GroupVersion = "elbv2.k8s.aws/v1beta1"
 // SchemeGroupVersion is GroupVersion for apimachinery schemes.
 var SchemeGroupVersion = schema.GroupVersion{Group: "elbv2.k8s.aws", Version: "v1beta1"}
 
+// +k8s:deepcopy-gen=true
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
 // TargetGroupBinding registers the endpoints of a Service in a target
 // group that exists already (made outside Kubernetes). The fields are
 // those of ALBC's CRD, so its manifests decode unchanged.
@@ -30,6 +33,8 @@ type TargetGroupBinding struct {
 	Spec   TargetGroupBindingSpec   `json:"spec,omitempty"`
 	Status TargetGroupBindingStatus `json:"status,omitempty"`
 }
+
+// +k8s:deepcopy-gen=true
 
 // TargetGroupBindingSpec is the desired binding.
 type TargetGroupBindingSpec struct {
@@ -69,16 +74,22 @@ const (
 	TargetTypeInstance TargetType = "instance"
 )
 
+// +k8s:deepcopy-gen=true
+
 // ServiceReference is a Service port in the binding's namespace.
 type ServiceReference struct {
 	Name string             `json:"name"`
 	Port intstr.IntOrString `json:"port"`
 }
 
+// +k8s:deepcopy-gen=true
+
 // TargetGroupBindingNetworking is the traffic allowed to the targets.
 type TargetGroupBindingNetworking struct {
 	Ingress []NetworkingIngressRule `json:"ingress,omitempty"`
 }
+
+// +k8s:deepcopy-gen=true
 
 // NetworkingIngressRule allows traffic from peers to ports.
 type NetworkingIngressRule struct {
@@ -86,27 +97,37 @@ type NetworkingIngressRule struct {
 	Ports []NetworkingPort `json:"ports"`
 }
 
+// +k8s:deepcopy-gen=true
+
 // NetworkingPeer is a CIDR block or a security group.
 type NetworkingPeer struct {
 	IPBlock       *IPBlock       `json:"ipBlock,omitempty"`
 	SecurityGroup *SecurityGroup `json:"securityGroup,omitempty"`
 }
 
+// +k8s:deepcopy-gen=true
+
 // IPBlock is a CIDR block.
 type IPBlock struct {
 	CIDR string `json:"cidr"`
 }
+
+// +k8s:deepcopy-gen=true
 
 // SecurityGroup is a security group ID.
 type SecurityGroup struct {
 	GroupID string `json:"groupID"`
 }
 
+// +k8s:deepcopy-gen=true
+
 // NetworkingPort is a protocol and port; nil means all.
 type NetworkingPort struct {
 	Protocol *string             `json:"protocol,omitempty"`
 	Port     *intstr.IntOrString `json:"port,omitempty"`
 }
+
+// +k8s:deepcopy-gen=true
 
 // TargetGroupBindingStatus is what the binder last did.
 type TargetGroupBindingStatus struct {
@@ -155,85 +176,6 @@ func (b *TargetGroupBinding) Validate() field.ErrorList {
 		errs = append(errs, field.NotSupported(spec.Child("ipAddressType"), *t, []string{"ipv4", "ipv6"}))
 	}
 	return errs
-}
-
-// DeepCopyInto copies b into out.
-func (b *TargetGroupBinding) DeepCopyInto(out *TargetGroupBinding) {
-	*out = *b
-	out.TypeMeta = b.TypeMeta
-	b.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
-	b.Spec.DeepCopyInto(&out.Spec)
-	b.Status.DeepCopyInto(&out.Status)
-}
-
-// DeepCopy returns a copy of b.
-func (b *TargetGroupBinding) DeepCopy() *TargetGroupBinding {
-	if b == nil {
-		return nil
-	}
-	out := new(TargetGroupBinding)
-	b.DeepCopyInto(out)
-	return out
-}
-
-// DeepCopyObject implements runtime.Object.
-func (b *TargetGroupBinding) DeepCopyObject() runtime.Object {
-	if c := b.DeepCopy(); c != nil {
-		return c
-	}
-	return nil
-}
-
-// DeepCopyInto copies s into out.
-func (s *TargetGroupBindingSpec) DeepCopyInto(out *TargetGroupBindingSpec) {
-	*out = *s
-	out.TargetType = ptrCopy(s.TargetType)
-	out.TargetGroupProtocol = ptrCopy(s.TargetGroupProtocol)
-	out.IPAddressType = ptrCopy(s.IPAddressType)
-	if s.NodeSelector != nil {
-		out.NodeSelector = s.NodeSelector.DeepCopy()
-	}
-	if s.Networking != nil {
-		n := &TargetGroupBindingNetworking{}
-		for _, r := range s.Networking.Ingress {
-			var rc NetworkingIngressRule
-			for _, f := range r.From {
-				var pc NetworkingPeer
-				if f.IPBlock != nil {
-					pc.IPBlock = &IPBlock{CIDR: f.IPBlock.CIDR}
-				}
-				if f.SecurityGroup != nil {
-					pc.SecurityGroup = &SecurityGroup{GroupID: f.SecurityGroup.GroupID}
-				}
-				rc.From = append(rc.From, pc)
-			}
-			for _, p := range r.Ports {
-				rc.Ports = append(rc.Ports, NetworkingPort{Protocol: ptrCopy(p.Protocol), Port: ptrCopy(p.Port)})
-			}
-			n.Ingress = append(n.Ingress, rc)
-		}
-		out.Networking = n
-	}
-}
-
-// DeepCopyInto copies s into out.
-func (s *TargetGroupBindingStatus) DeepCopyInto(out *TargetGroupBindingStatus) {
-	*out = *s
-	out.ObservedGeneration = ptrCopy(s.ObservedGeneration)
-	if s.Conditions != nil {
-		out.Conditions = make([]metav1.Condition, len(s.Conditions))
-		for i := range s.Conditions {
-			s.Conditions[i].DeepCopyInto(&out.Conditions[i])
-		}
-	}
-}
-
-func ptrCopy[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
 }
 
 func tgbRef(b *TargetGroupBinding) ObjectRef {

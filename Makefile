@@ -9,7 +9,7 @@ TESTFLAGS   ?=
 # missing one skip with a message naming it (or fail when LBKIT_REQUIRE_ALL=1).
 SYSTEM_DEPS := haproxy:haproxy ip:iproute2 strace:strace
 
-.PHONY: all deps test lint fuzz examples bench generate
+.PHONY: all deps test lint fuzz examples generate
 
 all: lint test
 
@@ -22,7 +22,7 @@ test: deps
 	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(TESTFLAGS) ./...
 	cd proxyproto/interop && $(GO) test -mod=mod -race -shuffle=on -count=1 -timeout 5m $(TESTFLAGS) ./...
 
-## generate: generated code (DeepCopy of the TargetGroupBinding CRD types)
+## generate: generated code (DeepCopy of the TargetGroupBinding types in elb/kube)
 DEEPCOPY_GEN ?= k8s.io/code-generator/cmd/deepcopy-gen@v0.37.2
 generate:
 	$(GO) run $(DEEPCOPY_GEN) --go-header-file tools/boilerplate.go.txt --output-file zz_generated.deepcopy.go ./elb/kube

@@ -206,6 +206,27 @@ func matchFilters(filters []ec2Filter, fields map[string]string, tags []EC2Tag) 
 
 // ec2Page applies MaxResults/NextToken to n items: the token is the
 // decimal offset of the next item.
+// ec2PagedSet writes the page of match the request asks for (MaxResults,
+// NextToken) as <set><item>…</item>…</set>, plus the next token.
+func ec2PagedSet[T any](r *request, set string, match []T, item func(*xmlWriter, T)) ([]byte, error) {
+	start, end, next, err := ec2Page(r.form, len(match))
+	if err != nil {
+		return nil, err
+	}
+	var x xmlWriter
+	x.open(set)
+	for _, m := range match[start:end] {
+		x.open("item")
+		item(&x, m)
+		x.close("item")
+	}
+	x.close(set)
+	if next != "" {
+		x.elem("nextToken", next)
+	}
+	return x.Bytes(), nil
+}
+
 func ec2Page(f *form, n int) (start, end int, next string, err error) {
 	if t, ok := f.get("NextToken"); ok && t != "" {
 		start, err = strconv.Atoi(t)
@@ -359,22 +380,9 @@ func (s *Server) ec2DescribeVpcs(r *request) ([]byte, error) {
 			match = append(match, v)
 		}
 	}
-	start, end, next, err := ec2Page(r.form, len(match))
-	if err != nil {
-		return nil, err
-	}
-	var x xmlWriter
-	x.open("vpcSet")
-	for _, v := range match[start:end] {
-		x.open("item")
-		s.writeVPC(&x, v)
-		x.close("item")
-	}
-	x.close("vpcSet")
-	if next != "" {
-		x.elem("nextToken", next)
-	}
-	return x.Bytes(), nil
+	return ec2PagedSet(r, "vpcSet", match, func(x *xmlWriter, v *VPC) {
+		s.writeVPC(x, v)
+	})
 }
 
 func (s *Server) ec2DeleteVpc(r *request) ([]byte, error) {
@@ -520,22 +528,9 @@ func (s *Server) ec2DescribeSubnets(r *request) ([]byte, error) {
 			match = append(match, sn)
 		}
 	}
-	start, end, next, err := ec2Page(r.form, len(match))
-	if err != nil {
-		return nil, err
-	}
-	var x xmlWriter
-	x.open("subnetSet")
-	for _, sn := range match[start:end] {
-		x.open("item")
-		s.writeSubnet(&x, sn)
-		x.close("item")
-	}
-	x.close("subnetSet")
-	if next != "" {
-		x.elem("nextToken", next)
-	}
-	return x.Bytes(), nil
+	return ec2PagedSet(r, "subnetSet", match, func(x *xmlWriter, sn *Subnet) {
+		s.writeSubnet(x, sn)
+	})
 }
 
 func (s *Server) ec2DeleteSubnet(r *request) ([]byte, error) {
@@ -648,14 +643,7 @@ func (s *Server) ec2DescribeSecurityGroups(r *request) ([]byte, error) {
 			return nil, apiErr("InvalidGroup.NotFound", "The security group '%s' does not exist in default VPC", n)
 		}
 	}
-	start, end, next, err := ec2Page(r.form, len(match))
-	if err != nil {
-		return nil, err
-	}
-	var x xmlWriter
-	x.open("securityGroupInfo")
-	for _, sg := range match[start:end] {
-		x.open("item")
+	return ec2PagedSet(r, "securityGroupInfo", match, func(x *xmlWriter, sg *SecurityGroup) {
 		x.elem("ownerId", s.opts.AccountID)
 		x.elem("groupId", sg.ID)
 		x.elem("groupName", sg.Name)
@@ -663,14 +651,8 @@ func (s *Server) ec2DescribeSecurityGroups(r *request) ([]byte, error) {
 		x.elem("vpcId", sg.VPCID)
 		x.elem("securityGroupArn", fmt.Sprintf("arn:aws:ec2:%s:%s:security-group/%s", s.opts.Region, s.opts.AccountID, sg.ID))
 		x.WriteString("<ipPermissions/><ipPermissionsEgress/>")
-		writeTagSet(&x, st.d.EC2Tags[sg.ID])
-		x.close("item")
-	}
-	x.close("securityGroupInfo")
-	if next != "" {
-		x.elem("nextToken", next)
-	}
-	return x.Bytes(), nil
+		writeTagSet(x, st.d.EC2Tags[sg.ID])
+	})
 }
 
 func (s *Server) ec2DeleteSecurityGroup(r *request) ([]byte, error) {
@@ -863,23 +845,10 @@ func (s *Server) ec2DescribeTags(r *request) ([]byte, error) {
 			match = append(match, rw)
 		}
 	}
-	start, end, next, err := ec2Page(r.form, len(match))
-	if err != nil {
-		return nil, err
-	}
-	var x xmlWriter
-	x.open("tagSet")
-	for _, rw := range match[start:end] {
-		x.open("item")
+	return ec2PagedSet(r, "tagSet", match, func(x *xmlWriter, rw row) {
 		x.elem("resourceId", rw.id)
 		x.elem("resourceType", rw.typ)
 		x.elem("key", rw.tag.Key)
 		x.elem("value", rw.tag.Value)
-		x.close("item")
-	}
-	x.close("tagSet")
-	if next != "" {
-		x.elem("nextToken", next)
-	}
-	return x.Bytes(), nil
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lbkit/lbkit/elb"
@@ -52,14 +53,13 @@ func roundTrip(t *testing.T, file string, extra map[string]string, ingress bool)
 	lb := first.Stack.LoadBalancers[0]
 	tg := first.Stack.TargetGroups[0]
 	var ann map[string]string
-	var lost []string
 	if ingress {
-		ann, lost = kube.IngressAnnotations(lb, tg)
+		ann, err = kube.IngressAnnotations(lb, tg)
 	} else {
-		ann, lost = kube.ServiceAnnotations(lb, tg)
+		ann, err = kube.ServiceAnnotations(lb, tg)
 	}
-	if len(lost) > 0 {
-		t.Fatalf("not expressed: %v", lost)
+	if err != nil {
+		t.Fatal(err)
 	}
 	objs2 := decode()
 	a := target(objs2)
@@ -76,7 +76,7 @@ func roundTrip(t *testing.T, file string, extra map[string]string, ingress bool)
 	}
 }
 
-func TestIngressAnnotationsRoundTrip(t *testing.T) {
+func TestIngressAnnotationsRoundTripRich(t *testing.T) {
 	const p = kube.IngressPrefix
 	t.Run("chapter", func(t *testing.T) { roundTrip(t, "2048_full.yaml", nil, true) })
 	t.Run("rich", func(t *testing.T) {
@@ -122,16 +122,14 @@ func TestServiceAnnotationsRoundTrip(t *testing.T) {
 	})
 }
 
-func TestAnnotationsNotExpressed(t *testing.T) {
-	lb := elb.NewApplicationLoadBalancer("x")
-	lb.Attributes.IdleTimeoutSeconds = 120
-	lb.SubnetSelector = &elb.SubnetSelector{Tags: elb.Tags{"tier": "web"}}
-	_, lost := kube.IngressAnnotations(lb, nil)
-	if len(lost) != 2 {
-		t.Errorf("not expressed %v, want attributes and selector", lost)
+func TestServiceAnnotationsNotExpressed(t *testing.T) {
+	nlb := elb.NewNetworkLoadBalancer("x")
+	nlb.SubnetSelector = &elb.SubnetSelector{Tags: elb.Tags{"tier": "web"}}
+	if _, err := kube.ServiceAnnotations(nlb, nil); err == nil || !strings.Contains(err.Error(), "subnetSelector") {
+		t.Errorf("selector: %v", err)
 	}
-	if _, lost := kube.ServiceAnnotations(lb, nil); len(lost) != 1 {
-		t.Errorf("an ALB as a Service: %v", lost)
+	if _, err := kube.ServiceAnnotations(elb.NewApplicationLoadBalancer("x"), nil); err == nil {
+		t.Error("an ALB as a Service: no error")
 	}
 }
 
@@ -167,8 +165,8 @@ func FuzzAnnotationsRoundTrip(f *testing.F) {
 		if err != nil {
 			return
 		}
-		ann, lost := kube.IngressAnnotations(first.Stack.LoadBalancers[0], first.Stack.TargetGroups[0])
-		if len(lost) > 0 {
+		ann, err := kube.IngressAnnotations(first.Stack.LoadBalancers[0], first.Stack.TargetGroups[0])
+		if err != nil {
 			return
 		}
 		objs, _ := kube.Decode(data)

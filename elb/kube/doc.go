@@ -26,12 +26,11 @@
 // [Translation.Unsupported] by key, never silently ignored.
 //
 // Targets of ip target groups come from EndpointSlices (ready endpoints);
-// [IngressAnnotations] and [ServiceAnnotations] go the other way: from an
-// ALB or NLB and its target group to the annotations that make ALBC build
-// them, leaving out ALBC's defaults and returning what annotations cannot say.
-//
 // [Binder] keeps a TargetGroupBinding's target group registered with a
 // Service's ready endpoints through elb/provision.
+//
+// [IngressAnnotations] goes the other way: the annotations that express a
+// stack's ALB and target group settings.
 //
 // The package uses k8s.io/api types and k8s.io/apimachinery; it does not
 // import client-go: objects come in, stacks and targets go out.

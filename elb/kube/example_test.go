@@ -3,9 +3,7 @@ package kube_test
 import (
 	"fmt"
 	"os"
-	"sort"
 
-	"github.com/lbkit/lbkit/elb"
 	"github.com/lbkit/lbkit/elb/kube"
 )
 
@@ -42,31 +40,4 @@ func Example() {
 	// HTTP:80 [/*] -> ip target group on port 80, checked every 15 s
 	// skipped: Namespace game-2048
 	// skipped: Deployment game-2048/deployment-2048
-}
-
-// The reverse direction: the annotations that make the AWS Load Balancer
-// Controller build a given ALB and target group.
-func ExampleIngressAnnotations() {
-	web := elb.NewTargetGroup("web", elb.ProtocolHTTP, 8080, elb.TargetTypeIP)
-	web.HealthCheck.Path = "/healthz"
-	alb := elb.NewApplicationLoadBalancer("demo")
-	alb.Scheme = elb.SchemeInternetFacing
-	alb.AddListener(elb.ProtocolHTTP, 80, elb.Forward(web))
-
-	ann, notExpressed := kube.IngressAnnotations(alb, web)
-	keys := make([]string, 0, len(ann))
-	for k := range ann {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Printf("%s: %s\n", k, ann[k])
-	}
-	fmt.Println("not expressed:", notExpressed)
-	// Output:
-	// alb.ingress.kubernetes.io/healthcheck-path: /healthz
-	// alb.ingress.kubernetes.io/load-balancer-name: demo
-	// alb.ingress.kubernetes.io/scheme: internet-facing
-	// alb.ingress.kubernetes.io/target-type: ip
-	// not expressed: []
 }

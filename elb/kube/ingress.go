@@ -199,7 +199,7 @@ func (t *translator) ingressGroup(key string, ms []*ingressMember) {
 		}
 		lb.Attributes = a
 	}
-	sslPolicy := lead("ssl-policy").str("ssl-policy", "ELBSecurityPolicy-2016-08")
+	sslPolicy := lead("ssl-policy").str("ssl-policy", elb.DefaultSSLPolicy)
 	sslRedirect := lead("ssl-redirect").integer("ssl-redirect", 0, 1, 65535)
 	for _, m := range ms {
 		for k, v := range m.ann.tags("tags") { // Merge annotation

@@ -20,12 +20,12 @@ const GroupVersion = "elbv2.k8s.aws/v1beta1"
 // SchemeGroupVersion is GroupVersion for apimachinery schemes.
 var SchemeGroupVersion = schema.GroupVersion{Group: "elbv2.k8s.aws", Version: "v1beta1"}
 
+// +k8s:deepcopy-gen=true
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
 // TargetGroupBinding registers the endpoints of a Service in a target
 // group that exists already (made outside Kubernetes). The fields are
 // those of ALBC's CRD, so its manifests decode unchanged.
-//
-// +k8s:deepcopy-gen=true
-// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 type TargetGroupBinding struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -34,9 +34,9 @@ type TargetGroupBinding struct {
 	Status TargetGroupBindingStatus `json:"status,omitempty"`
 }
 
-// TargetGroupBindingSpec is the desired binding.
-//
 // +k8s:deepcopy-gen=true
+
+// TargetGroupBindingSpec is the desired binding.
 type TargetGroupBindingSpec struct {
 	// TargetGroupARN is the target group; it wins over TargetGroupName.
 	TargetGroupARN string `json:"targetGroupARN,omitempty"`
@@ -74,62 +74,62 @@ const (
 	TargetTypeInstance TargetType = "instance"
 )
 
-// ServiceReference is a Service port in the binding's namespace.
-//
 // +k8s:deepcopy-gen=true
+
+// ServiceReference is a Service port in the binding's namespace.
 type ServiceReference struct {
 	Name string             `json:"name"`
 	Port intstr.IntOrString `json:"port"`
 }
 
-// TargetGroupBindingNetworking is the traffic allowed to the targets.
-//
 // +k8s:deepcopy-gen=true
+
+// TargetGroupBindingNetworking is the traffic allowed to the targets.
 type TargetGroupBindingNetworking struct {
 	Ingress []NetworkingIngressRule `json:"ingress,omitempty"`
 }
 
-// NetworkingIngressRule allows traffic from peers to ports.
-//
 // +k8s:deepcopy-gen=true
+
+// NetworkingIngressRule allows traffic from peers to ports.
 type NetworkingIngressRule struct {
 	From  []NetworkingPeer `json:"from"`
 	Ports []NetworkingPort `json:"ports"`
 }
 
-// NetworkingPeer is a CIDR block or a security group.
-//
 // +k8s:deepcopy-gen=true
+
+// NetworkingPeer is a CIDR block or a security group.
 type NetworkingPeer struct {
 	IPBlock       *IPBlock       `json:"ipBlock,omitempty"`
 	SecurityGroup *SecurityGroup `json:"securityGroup,omitempty"`
 }
 
-// IPBlock is a CIDR block.
-//
 // +k8s:deepcopy-gen=true
+
+// IPBlock is a CIDR block.
 type IPBlock struct {
 	CIDR string `json:"cidr"`
 }
 
-// SecurityGroup is a security group ID.
-//
 // +k8s:deepcopy-gen=true
+
+// SecurityGroup is a security group ID.
 type SecurityGroup struct {
 	GroupID string `json:"groupID"`
 }
 
-// NetworkingPort is a protocol and port; nil means all.
-//
 // +k8s:deepcopy-gen=true
+
+// NetworkingPort is a protocol and port; nil means all.
 type NetworkingPort struct {
 	Protocol *string             `json:"protocol,omitempty"`
 	Port     *intstr.IntOrString `json:"port,omitempty"`
 }
 
-// TargetGroupBindingStatus is what the binder last did.
-//
 // +k8s:deepcopy-gen=true
+
+// TargetGroupBindingStatus is what the binder last did.
 type TargetGroupBindingStatus struct {
 	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
 	// Conditions: Ready (targets equal the Service's ready endpoints).

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -104,8 +105,14 @@ func (t *translator) service(svc *corev1.Service) {
 		lb.Attributes = at
 	}
 	lb.Tags = a.tags("additional-resource-tags")
-	if _, ok := svc.Annotations["service.beta.kubernetes.io/load-balancer-source-ranges"]; ok {
-		t.unsupported = append(t.unsupported, Finding{Object: ref, Key: "service.beta.kubernetes.io/load-balancer-source-ranges", Reason: "security group rules are not managed by lbkit"})
+	// Two Service annotations of ALBC's lack the aws-load-balancer- prefix.
+	for _, k := range sortedKeys(svc.Annotations) {
+		switch {
+		case k == "service.beta.kubernetes.io/load-balancer-source-ranges":
+			t.unsupported = append(t.unsupported, Finding{Object: ref, Key: k, Reason: "security group rules are not managed by lbkit"})
+		case strings.HasPrefix(k, "service.beta.kubernetes.io/actions."):
+			t.unsupported = append(t.unsupported, Finding{Object: ref, Key: k, Reason: "NLB listener actions from annotations are not mapped yet"})
+		}
 	}
 
 	proxyPorts := map[string]bool{}
@@ -169,4 +176,13 @@ func (t *translator) service(svc *corev1.Service) {
 		lb.AddListener(proto, int(sp.Port), elb.Forward(tg))
 	}
 	t.unsupported = append(t.unsupported, a.unused(unsupportedService)...)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -150,3 +150,24 @@ func TestEndpointSliceTargets(t *testing.T) {
 		t.Errorf("targets %v, want the ready endpoints %v", got, want)
 	}
 }
+
+func TestServiceUnsupportedAnnotations(t *testing.T) {
+	doc := serviceYAML(map[string]string{
+		kube.ServicePrefix + "ssl-cert":                          "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+		"service.beta.kubernetes.io/actions.TCP-80":              `{"type":"forward"}`,
+		"service.beta.kubernetes.io/load-balancer-source-ranges": "10.0.0.0/8",
+		kube.ServicePrefix + "healthcheck-path":                  "/ignored-for-tcp",
+	}, "")
+	tr, err := translateDocs(t, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range tr.Unsupported {
+		got = append(got, f.Key)
+	}
+	want := []string{"service.beta.kubernetes.io/actions.TCP-80", "service.beta.kubernetes.io/load-balancer-source-ranges", kube.ServicePrefix + "ssl-cert"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("unsupported %v, want %v", got, want)
+	}
+}

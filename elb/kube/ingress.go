@@ -448,6 +448,12 @@ func (t *translator) ingressTargetGroup(m *ingressMember, svcName string, port i
 		UnhealthyThreshold: a.integer("unhealthy-threshold-count", 2, 2, 10),
 	}
 	successCodes := a.str("success-codes", codes)
+	if strings.TrimSpace(successCodes) == "" {
+		// An empty matcher would silently mean AWS's default, not the
+		// value the user wrote.
+		a.fail("success-codes", successCodes, "must not be empty")
+		successCodes = codes
+	}
 	if version == elb.ProtocolVersionGRPC {
 		tg.HealthCheck.Matcher.GRPCCode = successCodes
 	} else {

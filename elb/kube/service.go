@@ -119,9 +119,14 @@ func (t *translator) service(svc *corev1.Service) {
 	for _, p := range a.list("proxy-protocol") {
 		proxyPorts[p] = true
 	}
-	hcProto := a.oneOf("healthcheck-protocol", "TCP", "TCP", "HTTP", "HTTPS")
+	// ALBC's documentation writes these in lower case ("http").
+	hcProto := strings.ToUpper(a.str("healthcheck-protocol", "TCP"))
+	if hcProto != "TCP" && hcProto != "HTTP" && hcProto != "HTTPS" {
+		a.fail("healthcheck-protocol", svc.Annotations[ServicePrefix+"healthcheck-protocol"], "must be one of TCP, HTTP, HTTPS (any case)")
+		hcProto = "TCP"
+	}
 	hc := elb.HealthCheck{
-		Protocol:           elb.Protocol(strings.ToUpper(hcProto)),
+		Protocol:           elb.Protocol(hcProto),
 		Port:               healthPort(a, "healthcheck-port"),
 		IntervalSeconds:    a.integer("healthcheck-interval", 10, 5, 300),
 		TimeoutSeconds:     a.integer("healthcheck-timeout", 10, 2, 120),

@@ -60,7 +60,7 @@ func TestServiceAnnotations(t *testing.T) {
 				t.Error("internet-facing NLB does not select kubernetes.io/role/elb subnets")
 			}
 		}},
-		{name: "HTTP health check", ann: map[string]string{p + "healthcheck-protocol": "HTTP", p + "healthcheck-path": "/ready", p + "healthcheck-port": "9000", p + "healthcheck-interval": "30", p + "healthcheck-timeout": "6", p + "healthcheck-healthy-threshold": "2", p + "healthcheck-unhealthy-threshold": "5"}, check: func(t *testing.T, s *elb.Stack) {
+		{name: "HTTP health check", ann: map[string]string{p + "healthcheck-protocol": "http", p + "healthcheck-path": "/ready", p + "healthcheck-port": "9000", p + "healthcheck-interval": "30", p + "healthcheck-timeout": "6", p + "healthcheck-healthy-threshold": "2", p + "healthcheck-unhealthy-threshold": "5"}, check: func(t *testing.T, s *elb.Stack) {
 			hc := s.TargetGroups[0].HealthCheck
 			if hc.Protocol != elb.ProtocolHTTP || hc.Path != "/ready" || hc.Port != "9000" || hc.IntervalSeconds != 30 || hc.TimeoutSeconds != 6 || hc.Matcher.HTTPCode != "200-399" || hc.UnhealthyThreshold != 5 {
 				t.Errorf("health check %+v", hc)
@@ -92,6 +92,7 @@ func TestServiceAnnotations(t *testing.T) {
 		}},
 		{name: "UDP checked on its own port", ann: map[string]string{p + "nlb-target-type": "ip"}, ports: "[{port: 53, targetPort: 53, protocol: UDP}]", errKey: p + "healthcheck-port"},
 		{name: "bad scheme", ann: map[string]string{p + "scheme": "external"}, errKey: p + "scheme"},
+		{name: "bad health-check protocol", ann: map[string]string{p + "healthcheck-protocol": "udp"}, errKey: p + "healthcheck-protocol"},
 		{name: "bad threshold", ann: map[string]string{p + "healthcheck-healthy-threshold": "20"}, errKey: p + "healthcheck-healthy-threshold"},
 	}
 	for _, tc := range tests {

@@ -75,8 +75,8 @@ func hostLoss(tb testing.TB, b balancer.Builder, n, remove int, keys []uint64) (
 }
 
 func TestDisruption(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("builds large tables; deterministic, so nothing for -race to find")
+	if testing.Short() {
+		t.Skip("builds large tables")
 	}
 	keys := randomKeys(200000)
 	tests := []struct {

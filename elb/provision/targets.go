@@ -72,6 +72,12 @@ type TargetsResult struct {
 // rate limits. c is usually Options.ELBV2; an embedding binder may pass
 // its own client. It is what elb/kube's TargetGroupBinding binder calls.
 func (p *Provisioner) SyncTargets(ctx context.Context, c TargetsAPI, arn string, want []elb.Target) (TargetsResult, error) {
+	return p.syncTargets(ctx, c, arn, want, nil)
+}
+
+// syncTargets describes group arn once, registers what want adds, runs
+// between (if any) and then deregisters what want drops.
+func (p *Provisioner) syncTargets(ctx context.Context, c TargetsAPI, arn string, want []elb.Target, between func(TargetsAPI) error) (TargetsResult, error) {
 	if c == nil {
 		c = p.opts.ELBV2
 	}
@@ -87,6 +93,11 @@ func (p *Provisioner) SyncTargets(ctx context.Context, c TargetsAPI, arn string,
 		return res, err
 	}
 	res.Registered = len(reg)
+	if between != nil {
+		if err := between(c); err != nil {
+			return res, err
+		}
+	}
 	n, err = p.deregisterTargets(ctx, c, arn, dereg)
 	res.Calls += n
 	if err != nil {
@@ -158,38 +169,21 @@ type RolloutOptions struct {
 // delay. If the new targets do not become healthy within MaxWait the old
 // ones stay registered and the error says so.
 func (p *Provisioner) Rollout(ctx context.Context, c TargetsAPI, arn string, want []elb.Target, ro RolloutOptions) (TargetsResult, error) {
-	if c == nil {
-		c = p.opts.ELBV2
-	}
-	actual, err := p.describeTargets(ctx, c, arn)
-	if err != nil {
-		return TargetsResult{}, err
-	}
-	reg, dereg := DiffTargets(want, actual)
-	res := TargetsResult{Calls: 1}
-	n, err := p.registerTargets(ctx, c, arn, reg)
-	res.Calls += n
-	if err != nil {
-		return res, err
-	}
-	res.Registered = len(reg)
-	if len(want) > 0 {
-		if err := p.WaitTargetsHealthy(ctx, c, arn, want, ro.MaxWait, func(o *elbv2.TargetInServiceWaiterOptions) {
+	return p.syncTargets(ctx, c, arn, want, func(c TargetsAPI) error {
+		if len(want) == 0 {
+			return nil
+		}
+		err := p.WaitTargetsHealthy(ctx, c, arn, want, ro.MaxWait, func(o *elbv2.TargetInServiceWaiterOptions) {
 			if ro.MinDelay > 0 {
 				o.MinDelay = ro.MinDelay
 			}
 			if ro.MaxDelay > 0 {
 				o.MaxDelay = ro.MaxDelay
 			}
-		}); err != nil {
-			return res, fmt.Errorf("provision: rollout: new targets not healthy, old targets kept: %w", err)
+		})
+		if err != nil {
+			return fmt.Errorf("provision: rollout: new targets not healthy, old targets kept: %w", err)
 		}
-	}
-	n, err = p.deregisterTargets(ctx, c, arn, dereg)
-	res.Calls += n
-	if err != nil {
-		return res, err
-	}
-	res.Deregistered = len(dereg)
-	return res, nil
+		return nil
+	})
 }

@@ -278,31 +278,11 @@ func (s *Server) describeLoadBalancers(r *request, in *elbv2.DescribeLoadBalance
 		return nil, constraint(len(in.LoadBalancerArns), "loadBalancerArns", "Member must have length less than or equal to 20")
 	}
 	all := sortedBySeq(s.st.d.LoadBalancers, func(v *LoadBalancerRecord) uint64 { return v.Seq })
-	var match []*LoadBalancerRecord
-	switch {
-	case len(in.LoadBalancerArns) > 0:
-		for _, arn := range in.LoadBalancerArns {
-			rec, err := s.lb(arn)
-			if err != nil {
-				return nil, err
-			}
-			match = append(match, rec)
-		}
-	case len(in.Names) > 0:
-		for _, n := range in.Names {
-			var found *LoadBalancerRecord
-			for _, rec := range all {
-				if str(rec.LoadBalancer.LoadBalancerName) == n {
-					found = rec
-				}
-			}
-			if found == nil {
-				return nil, apiErr("LoadBalancerNotFound", "Load balancers '[%s]' not found", n)
-			}
-			match = append(match, found)
-		}
-	default:
-		match = all
+	match, err := selectRecords(all, in.LoadBalancerArns, in.Names, s.lb,
+		func(r *LoadBalancerRecord) string { return str(r.LoadBalancer.LoadBalancerName) },
+		func(n string) error { return apiErr("LoadBalancerNotFound", "Load balancers '[%s]' not found", n) })
+	if err != nil {
+		return nil, err
 	}
 	start, end, next, err := page(in.Marker, in.PageSize, len(match))
 	if err != nil {
@@ -464,4 +444,37 @@ func (s *Server) setIPAddressType(r *request, in *elbv2.SetIpAddressTypeInput) (
 	}
 	rec.LoadBalancer.IpAddressType = in.IpAddressType
 	return &elbv2.SetIpAddressTypeOutput{IpAddressType: in.IpAddressType}, nil
+}
+
+// selectRecords is what a Describe call lists: the records named by arns
+// (each must exist), else those named by names (each must exist, the
+// error from notFound otherwise), else all of them.
+func selectRecords[R any](all []R, arns, names []string, byARN func(string) (R, error), name func(R) string, notFound func(string) error) ([]R, error) {
+	var match []R
+	switch {
+	case len(arns) > 0:
+		for _, arn := range arns {
+			rec, err := byARN(arn)
+			if err != nil {
+				return nil, err
+			}
+			match = append(match, rec)
+		}
+	case len(names) > 0:
+		for _, n := range names {
+			found := false
+			for _, rec := range all {
+				if name(rec) == n {
+					match, found = append(match, rec), true
+					break
+				}
+			}
+			if !found {
+				return nil, notFound(n)
+			}
+		}
+	default:
+		match = all
+	}
+	return match, nil
 }

@@ -339,29 +339,14 @@ func (s *Server) describeTargetGroups(r *request, in *elbv2.DescribeTargetGroups
 				match = append(match, rec)
 			}
 		}
-	case len(in.TargetGroupArns) > 0:
-		for _, arn := range in.TargetGroupArns {
-			rec, err := s.tg(arn)
-			if err != nil {
-				return nil, err
-			}
-			match = append(match, rec)
-		}
-	case len(in.Names) > 0:
-		for _, nm := range in.Names {
-			var found *TargetGroupRecord
-			for _, rec := range all {
-				if str(rec.TargetGroup.TargetGroupName) == nm {
-					found = rec
-				}
-			}
-			if found == nil {
-				return nil, apiErr("TargetGroupNotFound", "Target groups '[%s]' not found", nm)
-			}
-			match = append(match, found)
-		}
 	default:
-		match = all
+		var err error
+		match, err = selectRecords(all, in.TargetGroupArns, in.Names, s.tg,
+			func(r *TargetGroupRecord) string { return str(r.TargetGroup.TargetGroupName) },
+			func(n string) error { return apiErr("TargetGroupNotFound", "Target groups '[%s]' not found", n) })
+		if err != nil {
+			return nil, err
+		}
 	}
 	start, end, next, err := page(in.Marker, in.PageSize, len(match))
 	if err != nil {

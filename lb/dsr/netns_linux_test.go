@@ -129,87 +129,73 @@ func (tp *topo) setBackends(t *testing.T, weights ...int) {
 	}
 }
 
-// startServer runs a line server on VIP:80 in ns: each line is answered
-// with "<name> <client address>".
+// startServer runs, in ns, a line server on VIP:80 (each line is answered
+// with "<name> <client address>") and a bulk server on VIP:81 (it answers
+// the SHA-256 of everything the client sent before half-closing).
 func startServer(t *testing.T, ns *netns.NS, name string) {
-	var ln net.Listener
-	if err := ns.Do(func() (err error) {
-		ln, err = net.Listen("tcp4", netip.AddrPortFrom(vip, 80).String())
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		conns = map[net.Conn]bool{}
+		lns   []net.Listener
 	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { mu.Lock(); delete(conns, c); mu.Unlock(); c.Close() }()
-				r := bufio.NewReader(c)
-				for {
-					if _, err := r.ReadString('\n'); err != nil {
-						return
-					}
-					if _, err := fmt.Fprintf(c, "%s %s\n", name, c.RemoteAddr()); err != nil {
-						return
-					}
-				}
-			}()
+	serve := func(port uint16, handle func(net.Conn)) {
+		var ln net.Listener
+		if err := ns.Do(func() (err error) {
+			ln, err = net.Listen("tcp4", netip.AddrPortFrom(vip, port).String())
+			return err
+		}); err != nil {
+			t.Fatal(err)
 		}
-	}()
-	var bulk net.Listener
-	if err := ns.Do(func() (err error) {
-		bulk, err = net.Listen("tcp4", netip.AddrPortFrom(vip, 81).String())
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := bulk.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { mu.Lock(); delete(conns, c); mu.Unlock(); c.Close() }()
-				h := sha256.New()
-				if _, err := io.Copy(h, c); err != nil {
+		lns = append(lns, ln)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				c, err := ln.Accept()
+				if err != nil {
 					return
 				}
-				fmt.Fprintf(c, "%x\n", h.Sum(nil))
-			}()
-		}
-	}()
+				mu.Lock()
+				conns[c] = true
+				mu.Unlock()
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { mu.Lock(); delete(conns, c); mu.Unlock(); c.Close() }()
+					handle(c)
+				}()
+			}
+		}()
+	}
 	t.Cleanup(func() {
-		ln.Close()
-		bulk.Close()
+		for _, ln := range lns {
+			ln.Close()
+		}
 		mu.Lock()
 		for c := range conns {
 			c.Close()
 		}
 		mu.Unlock()
 		wg.Wait()
+	})
+	serve(80, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		for {
+			if _, err := r.ReadString('\n'); err != nil {
+				return
+			}
+			if _, err := fmt.Fprintf(c, "%s %s\n", name, c.RemoteAddr()); err != nil {
+				return
+			}
+		}
+	})
+	serve(81, func(c net.Conn) {
+		h := sha256.New()
+		if _, err := io.Copy(h, c); err != nil {
+			return
+		}
+		fmt.Fprintf(c, "%x\n", h.Sum(nil))
 	})
 }
 

@@ -47,6 +47,7 @@ type benchAlg struct {
 	weighted bool
 	hash     bool
 	flow     bool
+	loaded   bool // counts requests in flight: benchmarked busy (see newBench)
 }
 
 var benchAlgs = []benchAlg{
@@ -54,14 +55,54 @@ var benchAlgs = []benchAlg{
 	{name: "weighted_round_robin", b: balancer.RoundRobin{}, weighted: true},
 	{name: "random", b: balancer.Random{}},
 	{name: "weighted_random", b: balancer.Random{}, weighted: true},
-	{name: "p2c", b: balancer.LeastRequest{}},
-	{name: "least_request_weighted", b: balancer.LeastRequest{}, weighted: true},
-	{name: "least_conn", b: balancer.LeastConn{}},
+	{name: "p2c", b: balancer.LeastRequest{}, loaded: true},
+	{name: "least_request_weighted", b: balancer.LeastRequest{}, weighted: true, loaded: true},
+	{name: "least_conn", b: balancer.LeastConn{}, loaded: true},
 	{name: "maglev", b: balancer.Maglev{}, hash: true},
 	{name: "ring_hash", b: balancer.RingHash{}, hash: true},
 	{name: "rendezvous", b: balancer.Rendezvous{}, hash: true},
-	{name: "bounded_load", b: balancer.BoundedLoad{}, hash: true},
+	{name: "bounded_load", b: balancer.BoundedLoad{}, hash: true, loaded: true},
 	{name: "flow_hash", b: balancer.FlowHash{}, flow: true},
+}
+
+// newBench returns a balancer of a over n endpoints (weights 1–4 when
+// a.weighted), closed with b. A load-aware one starts busy, with 4n
+// requests in flight from picks made before the benchmark (completed at
+// cleanup): with every count at zero the comparisons a pick makes would
+// always go one way, and the branch predictor would learn them.
+func newBench(b *testing.B, a benchAlg, n int) balancer.Balancer {
+	eps := hosts(n)
+	if a.weighted {
+		for i := range eps {
+			eps[i].Weight = uint32(1 + i%4)
+		}
+	}
+	bl := a.b.Build(balancer.BuildOptions{})
+	if err := bl.Update(balancer.State{Endpoints: eps}); err != nil {
+		b.Fatal(err)
+	}
+	var busy []balancer.PickResult
+	if a.loaded {
+		infos := benchInfos(a)
+		for i := range 4 * n {
+			info := balancer.PickInfo{}
+			if infos != nil {
+				info = infos[i&1023]
+			}
+			r, err := bl.Pick(info)
+			if err != nil {
+				b.Fatal(err)
+			}
+			busy = append(busy, r)
+		}
+	}
+	b.Cleanup(func() {
+		for _, r := range busy {
+			r.Done(balancer.DoneInfo{})
+		}
+		bl.Close()
+	})
+	return bl
 }
 
 // benchInfos returns the 1024 PickInfos a benchmark of a keyed algorithm
@@ -111,23 +152,9 @@ func BenchmarkPick(b *testing.B) {
 			if (a.name == "rendezvous" || a.name == "least_conn") && n == 1000 {
 				continue // O(n) by design; 100 shows the slope
 			}
-			eps := hosts(n)
-			if a.weighted {
-				for i := range eps {
-					eps[i].Weight = uint32(1 + i%4)
-				}
-			}
-			build := func(b *testing.B) balancer.Balancer {
-				bl := a.b.Build(balancer.BuildOptions{})
-				if err := bl.Update(balancer.State{Endpoints: eps}); err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(bl.Close)
-				return bl
-			}
 			infos := benchInfos(a)
 			b.Run(fmt.Sprintf("%s/n=%d/serial", a.name, n), func(b *testing.B) {
-				bl := build(b)
+				bl := newBench(b, a, n)
 				b.ReportAllocs()
 				i := 0
 				for b.Loop() {
@@ -136,7 +163,7 @@ func BenchmarkPick(b *testing.B) {
 				}
 			})
 			b.Run(fmt.Sprintf("%s/n=%d/parallel", a.name, n), func(b *testing.B) {
-				bl := build(b)
+				bl := newBench(b, a, n)
 				b.ReportAllocs()
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
@@ -240,23 +267,13 @@ func BenchmarkDisruption(b *testing.B) {
 func BenchmarkPickVsAtomic(b *testing.B) {
 	for _, a := range benchAlgs[:6] {
 		for _, n := range []int{3, 100, 1000} {
-			eps := hosts(n)
-			if a.weighted {
-				for i := range eps {
-					eps[i].Weight = uint32(1 + i%4)
-				}
-			}
 			for _, par := range []bool{false, true} {
 				mode := "serial"
 				if par {
 					mode = "parallel"
 				}
 				b.Run(fmt.Sprintf("%s/n=%d/%s", a.name, n, mode), func(b *testing.B) {
-					bl := a.b.Build(balancer.BuildOptions{})
-					defer bl.Close()
-					if err := bl.Update(balancer.State{Endpoints: eps}); err != nil {
-						b.Fatal(err)
-					}
+					bl := newBench(b, a, n)
 					infos := benchInfos(a)
 					var ctr atomic.Uint32
 					const chunk = 2000

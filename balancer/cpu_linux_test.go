@@ -60,28 +60,64 @@ func BenchmarkPickCPU(b *testing.B) {
 			if (a.name == "rendezvous" || a.name == "least_conn") && n == 1000 {
 				continue
 			}
-			eps := hosts(n)
-			if a.weighted {
-				for i := range eps {
-					eps[i].Weight = uint32(1 + i%4)
-				}
-			}
 			for _, par := range []bool{false, true} {
 				mode, procs := "serial", 1
 				if par {
 					mode, procs = "parallel", runtime.GOMAXPROCS(0)
 				}
 				b.Run(fmt.Sprintf("%s/n=%d/%s", a.name, n, mode), func(b *testing.B) {
-					bl := a.b.Build(balancer.BuildOptions{})
-					defer bl.Close()
-					if err := bl.Update(balancer.State{Endpoints: eps}); err != nil {
-						b.Fatal(err)
-					}
+					bl := newBench(b, a, n)
 					infos := benchInfos(a)
 					b.ReportAllocs()
 					b.ResetTimer()
 					ns := cpuLoop(procs, max(b.N/procs, 1), func(i int) {
 						pickDone(bl, infos, i)
+					})
+					b.ReportMetric(ns, "cpu-ns/op")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkPickOnlyCPU is BenchmarkPickCPU without Done for the load-aware
+// algorithms whose Done is not free (one atomic decrement): the cost of
+// Pick itself, in CPU time. The requests it picks stay in flight until
+// cleanup, so the balancer gets busier as it runs.
+func BenchmarkPickOnlyCPU(b *testing.B) {
+	for _, a := range benchAlgs {
+		if !a.loaded || a.name == "least_conn" {
+			continue
+		}
+		for _, n := range []int{3, 100, 1000} {
+			infos := benchInfos(a)
+			for _, par := range []bool{false, true} {
+				mode, procs := "serial", 1
+				if par {
+					mode, procs = "parallel", runtime.GOMAXPROCS(0)
+				}
+				b.Run(fmt.Sprintf("%s/n=%d/%s", a.name, n, mode), func(b *testing.B) {
+					bl := newBench(b, a, n)
+					var mu sync.Mutex
+					var held []balancer.PickResult
+					b.Cleanup(func() {
+						for _, r := range held {
+							r.Done(balancer.DoneInfo{})
+						}
+					})
+					b.ReportAllocs()
+					b.ResetTimer()
+					ns := cpuLoop(procs, max(b.N/procs, 1), func(i int) {
+						info := balancer.PickInfo{}
+						if infos != nil {
+							info = infos[i&1023]
+						}
+						r, _ := bl.Pick(info)
+						if i&1023 == 0 { // keep a sample, so Done runs at all
+							mu.Lock()
+							held = append(held, r)
+							mu.Unlock()
+						}
 					})
 					b.ReportMetric(ns, "cpu-ns/op")
 				})

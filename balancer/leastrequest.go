@@ -89,16 +89,22 @@ func (p *lrPicker) pick() PickResult {
 		} else {
 			r = p.rand.f()
 		}
-		best = (r >> 32) * p.n >> 32
-		if c := uint64(uint32(r)) * p.n >> 32; p.loads[c].inflight.Load() < p.loads[best].inflight.Load() {
-			best = c
-		}
+		best = p.lessLoaded((r>>32)*p.n>>32, uint64(uint32(r))*p.n>>32)
 	default:
 		best = p.p2c()
 	}
 	l := p.loads[best]
 	l.inflight.Add(1)
 	return PickResult{Endpoint: &p.eps[best], load: l}
+}
+
+// lessLoaded returns a unless b has fewer requests in flight. It selects
+// without a branch: which one is less loaded is unpredictable, and a
+// mispredicted branch would cost more than the rest of the pick.
+func (p *lrPicker) lessLoaded(a, b uint64) uint64 {
+	d := p.loads[b].inflight.Load() - p.loads[a].inflight.Load()
+	bLess := uint64(d >> 63) // all ones when d < 0
+	return a ^ (a^b)&bLess
 }
 
 // p2c draws p.choices endpoints with replacement, 32 random bits each.

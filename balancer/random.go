@@ -57,17 +57,19 @@ func (p *randomPicker) pick() PickResult {
 }
 
 // aliasTable samples index i with probability w[i]/Σw in O(1) (Vose's alias
-// method): column c is uniform; it keeps c with probability keep[c]/2^32
-// and otherwise takes alias[c].
+// method): column c is uniform; it keeps c with probability keep/2^32 and
+// otherwise takes its alias. A column's two numbers share one 8-byte entry,
+// so a sample reads one cache line.
 type aliasTable struct {
-	keep  []uint32
-	alias []uint32
-	n     uint64
+	cols []aliasColumn
+	n    uint64
 }
+
+type aliasColumn struct{ keep, alias uint32 }
 
 func newAlias(w []float64) *aliasTable {
 	n := len(w)
-	t := &aliasTable{keep: make([]uint32, n), alias: make([]uint32, n), n: uint64(n)}
+	t := &aliasTable{cols: make([]aliasColumn, n), n: uint64(n)}
 	sum := 0.0
 	for _, x := range w {
 		sum += x
@@ -85,8 +87,7 @@ func newAlias(w []float64) *aliasTable {
 	for len(small) > 0 && len(large) > 0 {
 		s, l := small[len(small)-1], large[len(large)-1]
 		small = small[:len(small)-1]
-		t.keep[s] = uint32(math.Min(p[s]*(1<<32), math.MaxUint32))
-		t.alias[s] = uint32(l)
+		t.cols[s] = aliasColumn{keep: uint32(math.Min(p[s]*(1<<32), math.MaxUint32)), alias: uint32(l)}
 		p[l] = p[l] + p[s] - 1
 		if p[l] < 1 {
 			large = large[:len(large)-1]
@@ -94,18 +95,21 @@ func newAlias(w []float64) *aliasTable {
 		}
 	}
 	for _, i := range append(small, large...) {
-		t.keep[i] = math.MaxUint32 // rounding leftovers keep themselves
-		t.alias[i] = uint32(i)
+		// Rounding leftovers keep themselves.
+		t.cols[i] = aliasColumn{keep: math.MaxUint32, alias: uint32(i)}
 	}
 	return t
 }
 
 // sample maps one random number to an index: the high half picks the
-// column, the low half flips the biased coin.
+// column, the low half flips the biased coin. The coin is a conditional
+// move, not a branch: with unequal weights it is unpredictable.
 func (t *aliasTable) sample(r uint64) uint32 {
 	c := (r >> 32) * t.n >> 32 // n < 2^32
-	if uint32(r) < t.keep[c] {
-		return uint32(c)
+	col := t.cols[c]
+	i := col.alias
+	if uint32(r) < col.keep {
+		i = uint32(c)
 	}
-	return t.alias[c]
+	return i
 }

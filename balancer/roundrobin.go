@@ -4,22 +4,29 @@ import (
 	"container/heap"
 	"math"
 	"math/bits"
-	"sync/atomic"
+	"runtime"
 )
 
 // RoundRobin picks endpoints in turn, in proportion to their weights, like
 // ALB's round_robin (its default), NGINX's smooth weighted round robin and
 // HAProxy's roundrobin.
 //
-// Equal weights cycle through the endpoints with one atomic increment per
-// pick (grpc-go's round_robin), starting at a random offset so that many
+// Equal weights cycle through the endpoints with one atomic compare-and-swap
+// per pick (grpc-go's round_robin), starting at a random offset so that many
 // balancers do not hit the same endpoint first. Unequal weights follow a
 // precomputed interleaved schedule (earliest-deadline-first over each
 // endpoint's share, so an endpoint with weight 3 of 4 is spread out rather
 // than picked three times in a row); the schedule is exact when the reduced
 // weights sum to at most 65536 and otherwise apportions 65536 slots by
 // largest remainder (every endpoint gets at least one). A pick is one atomic
-// increment and one table read: no lock, no allocation.
+// operation and one table read: no lock, no allocation.
+//
+// The cycle is exact while picks do not overlap. When picks from several
+// cores keep colliding on the shared position, the balancer gives each
+// goroutine one of many cycles of its own, each exact, as Envoy's and
+// NGINX's workers do, until the next Update: an endpoint's share is then
+// off by at most one pick per cycle in use, and picks on different cores
+// stop waiting for each other's cache line.
 type RoundRobin struct{}
 
 var _ Builder = RoundRobin{}
@@ -46,13 +53,12 @@ func (RoundRobin) newPicker(s *endpointSet) Picker {
 		n = len(p.sched)
 	}
 	p.mod = newFastMod(uint32(n))
-	p.next.Store(uint32(s.rand.u64()))
+	p.rot.init(s.rand, runtime.GOMAXPROCS(0))
 	return p
 }
 
 type rrPicker struct {
-	next  atomic.Uint32
-	_     [60]byte // keep the hot counter off the read-only fields' line
+	rot   rotation // first: its counters sit on lines of their own
 	eps   []Endpoint
 	sched []uint32 // nil for equal weights
 	mod   fastMod
@@ -61,7 +67,7 @@ type rrPicker struct {
 func (p *rrPicker) Pick(PickInfo) (PickResult, error) { return p.pick(), nil }
 
 func (p *rrPicker) pick() PickResult {
-	i := p.mod.mod(p.next.Add(1))
+	i := p.mod.mod(p.rot.next())
 	if p.sched != nil {
 		i = p.sched[i]
 	}

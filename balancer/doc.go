@@ -33,43 +33,58 @@
 //
 // # Performance
 //
-// Measured 2026-11-26 on the shared 2-vCPU Xeon VM (2.1 GHz, load average
-// 7–12 from other work), go test -count 5, medians. Wall-clock ns/op swung
-// 3–10× with the load, so the figures are CPU time of the benchmarking
-// thread (BenchmarkPickCPU, CLOCK_THREAD_CPUTIME_ID), beside the same run's
-// references (BenchmarkAtomicCPU): one atomic add costs 9.7 cpu-ns and one
-// math/rand/v2 draw 9.1 on this CPU, loop included (an atomic add is about
-// 5 ns on the EPYC of ../shared/research/dataplane.md). Pick+Done,
-// cpu-ns/op, 0 allocs/op at 3, 100 and 1000 endpoints, serial (parallel
-// where it differs: the two threads then share counters' cache lines):
+// Measured 2026-11-26 on the 2-vCPU Xeon VM (2.1 GHz) while other work
+// shared it lightly, go test -count 5, medians. The figures are CPU time
+// of the benchmarking threads (BenchmarkPickCPU, CLOCK_THREAD_CPUTIME_ID;
+// wall-clock BenchmarkPick agrees within 5% when the machine is quiet)
+// beside the same run's references (BenchmarkAtomicCPU): one atomic add
+// costs 7.5 cpu-ns, one math/rand/v2 draw 6.6, and a Pick+Done that does
+// nothing 4.7 (the loop and the interface call); an atomic add that both
+// cores make on one counter costs 19.8 ns per add. Pick+Done in ns per
+// pick, 0 allocs/op, at 3, 100 and 1000 endpoints; "parallel" is two
+// threads picking at once, total time over total picks, as RunParallel
+// reports it:
 //
-//	round robin            14.9–15.1   (1.55× an atomic add; par. 15.3–17.5)
-//	weighted round robin   17.2–17.3   (1.8×; parallel 21–23)
-//	random                 16.4–17.2   (1.8× the rand draw)
-//	weighted random        20.0–23.7   (alias table)
-//	P2C (least request)    21.6–26.4   (in-flight +1 and −1 are two atomic
-//	                                    adds; parallel at n=3, where both
-//	                                    threads hit three counters: 53)
-//	least request weighted 23.5–25.7
-//	Maglev pick            30.6–31.7   (lookup alone: 2.8 cpu-ns)
-//	ring hash (256 pts)    31.5–33.2
-//	bounded load (Maglev)  60–63
-//	flow hash (5-tuple)    84–90       (unpacking and hashing the tuple)
-//	least conn n=3/100     32 / 196    (O(n) scan)
-//	rendezvous n=3/100     38 / 264    (O(n))
+//	                       serial       parallel
+//	round robin            11.4–11.8    6.9–7.1
+//	weighted round robin   11.5–11.8    7.8–8.0
+//	random                 12.8–13.2    6.3–6.5
+//	weighted random        12.7–13.0    6.4–6.6   (alias table)
+//	P2C (least request)    20.4–21.8    22.5–23.7, n=3: 54
+//	  Pick alone           14.9–15.3    20.7–22.5, n=3: 44
+//	least request weighted 88–109       76–105    (busy: see below)
+//	Maglev pick            23.6–23.8    11.9–12.2 (lookup alone: 2.3)
+//	ring hash (256 pts)    25.6–27.4    13.3–14.0
+//	bounded load (Maglev)  47–48        143–152
+//	flow hash (5-tuple)    67–68        34        (unpacking and hashing the tuple)
+//	least conn n=3/100     31 / 157               (O(n) scan)
+//	rendezvous n=3/100     28 / 208               (O(n))
 //
-// Algorithms that read no key are benchmarked with PickInfo{}, as callers
-// pass it; the keyed ones copy a PickInfo (88 bytes) out of memory per pick,
-// which costs about 4 cpu-ns more (a Pick that does nothing, behind the
-// same interface call: 6.9 cpu-ns with PickInfo{}, 11.1 copied). Round
-// robin is that no-op pick plus one atomic add, so the 15 ns is met
-// only at the margin on this CPU; P2C cannot meet it here: its in-flight
-// +1 and −1 are two locked adds of 8–9 cpu-ns each, and spreading them
-// over per-CPU counters would need the runtime's processor id, which Go
-// does not export.
+// Round robin's shared counter was a cache line that both cores wrote on
+// every pick: 22–26 ns per pick in parallel. Its picks now spread over
+// lanes once they collide (see [RoundRobin]); spread, the two threads no
+// longer wait for each other. P2C cannot spread that way: its in-flight
+// counts are shared by definition, each pick writes one (+1) and its Done
+// another (−1), so in parallel a pick costs about what one contended
+// atomic add does (19.8 here), and at three endpoints both cores write the
+// same three lines. Serially a P2C pick is one random draw and one atomic
+// add beside the no-op pick; Done is a second atomic add.
 //
-// Maglev table build at M = 65537: 1.9 cpu-ms for 100 endpoints, 2.2
-// cpu-ms for 1000 in the same run (2.05 in a quieter one); nearly all of
+// Load-aware algorithms are benchmarked busy, with 4 requests per endpoint
+// in flight: idle, every count is zero, every comparison goes one way and
+// the branch predictor hides their cost. That is why P2C picks the less
+// loaded of its two draws with a conditional move, not a branch (2–3 ns
+// faster when busy), and why weighted least request shows its rejection
+// sampler's real cost here (accepting a draw with probability
+// 1/(active+1) takes several draws when every endpoint is busy).
+//
+// Keyed algorithms copy a PickInfo (88 bytes) out of memory per pick,
+// which costs about 4 cpu-ns more than passing PickInfo{} (the no-op
+// pick: 4.7 cpu-ns with PickInfo{}, 8.9 copied).
+//
+// Maglev table build at M = 65537: 1.51 cpu-ms for 100 endpoints, 1.76
+// cpu-ms for 1000 in the same run (2.2 when the machine was loaded by
+// eight engineers' builds); nearly all of
 // it is the probe loop of the Maglev paper's population, whose output is
 // fixed for all time so that processes agree (probing a bitmap in L1
 // instead of the table was tried and gained nothing: the loop is bound by

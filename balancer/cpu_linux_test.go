@@ -50,6 +50,18 @@ func cpuLoop(procs, ops int, f func(i int)) float64 {
 	return float64(total) / float64(procs*ops)
 }
 
+// cpuModes are the two ways the CPU benchmarks run: one thread, and
+// GOMAXPROCS threads picking at once.
+func cpuModes() []struct {
+	name  string
+	procs int
+} {
+	return []struct {
+		name  string
+		procs int
+	}{{"serial", 1}, {"parallel", runtime.GOMAXPROCS(0)}}
+}
+
 // BenchmarkPickCPU reports Pick+Done in CPU nanoseconds per operation
 // ("cpu-ns/op"), serial and on GOMAXPROCS threads at once, which is the
 // figure to compare with the targets on a machine shared with other
@@ -60,11 +72,8 @@ func BenchmarkPickCPU(b *testing.B) {
 			if (a.name == "rendezvous" || a.name == "least_conn") && n == 1000 {
 				continue
 			}
-			for _, par := range []bool{false, true} {
-				mode, procs := "serial", 1
-				if par {
-					mode, procs = "parallel", runtime.GOMAXPROCS(0)
-				}
+			for _, m := range cpuModes() {
+				mode, procs := m.name, m.procs
 				b.Run(fmt.Sprintf("%s/n=%d/%s", a.name, n, mode), func(b *testing.B) {
 					bl := newBench(b, a, n)
 					infos := benchInfos(a)
@@ -91,11 +100,8 @@ func BenchmarkPickOnlyCPU(b *testing.B) {
 		}
 		for _, n := range []int{3, 100, 1000} {
 			infos := benchInfos(a)
-			for _, par := range []bool{false, true} {
-				mode, procs := "serial", 1
-				if par {
-					mode, procs = "parallel", runtime.GOMAXPROCS(0)
-				}
+			for _, m := range cpuModes() {
+				mode, procs := m.name, m.procs
 				b.Run(fmt.Sprintf("%s/n=%d/%s", a.name, n, mode), func(b *testing.B) {
 					bl := newBench(b, a, n)
 					var mu sync.Mutex
@@ -145,11 +151,8 @@ func BenchmarkAtomicCPU(b *testing.B) {
 	var ctr atomic.Uint32
 	var nop balancer.Balancer = &nopBalancer{} // a pointer: no wrapper call
 	infos := benchInfos(benchAlg{hash: true})
-	for _, par := range []bool{false, true} {
-		mode, procs := "serial", 1
-		if par {
-			mode, procs = "parallel", runtime.GOMAXPROCS(0)
-		}
+	for _, m := range cpuModes() {
+		mode, procs := m.name, m.procs
 		b.Run("atomic_add/"+mode, func(b *testing.B) {
 			b.ReportMetric(cpuLoop(procs, max(b.N/procs, 1), func(int) { ctr.Add(1) }), "cpu-ns/op")
 		})

@@ -217,7 +217,7 @@ func (t *translator) binding(b *TargetGroupBinding) (Binding, bool) {
 		return Binding{}, false
 	}
 	if out.TargetType != TargetTypeInstance {
-		out.Targets = t.targets(b.Namespace, svc, sp, "ip")
+		out.Targets = t.targets(ref, b.Namespace, svc, sp, "ip", nil)
 	}
 	return out, true
 }

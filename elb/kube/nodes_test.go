@@ -290,3 +290,29 @@ func BenchmarkNodeTargets(b *testing.B) {
 		})
 	}
 }
+
+// An Ingress's instance target groups get the nodes too; target-node-labels
+// on the Ingress selects them, and two selections are two target groups.
+func TestTranslateIngressNodes(t *testing.T) {
+	const p = kube.IngressPrefix
+	nodes := []*corev1.Node{node("a", 1, label("pool", "edge")), node("b", 2)}
+	objs, err := kube.Decode([]byte(strings.Join([]string{
+		ingressYAML("all", map[string]string{p + "group.name": "g"}),
+		ingressYAML("edge", map[string]string{p + "group.name": "g", p + "target-node-labels": "pool=edge"}),
+		webService}, "\n---\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := kube.Translate(objs, kube.Options{VPCID: "vpc-1", Nodes: nodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]elb.Target
+	for _, tg := range tr.Stack.TargetGroups {
+		got = append(got, tg.Targets)
+	}
+	want := [][]elb.Target{{{ID: iid(1), Port: 30080}, {ID: iid(2), Port: 30080}}, {{ID: iid(1), Port: 30080}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("target groups' targets %v, want %v", got, want)
+	}
+}

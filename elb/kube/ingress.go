@@ -434,11 +434,11 @@ func (t *translator) ingressTargetGroup(m *ingressMember, svcName string, port i
 	if err != nil {
 		return nil, fmt.Errorf("%s: backend %s:%s: %w", m.ref, svcName, port.String(), err)
 	}
-	nodeLabels := t.nodeLabels(a)
+	nodeSel := t.nodeSelection(a)
 	key := fmt.Sprintf("%s/%s:%s %s %s %s", ns, svcName, port.String(), targetType, proto, version)
-	if len(nodeLabels) > 0 {
+	if len(nodeSel.Labels) > 0 {
 		// Different node selections are different target groups.
-		key += " nodes:" + fmt.Sprint(nodeLabels)
+		key += " nodes:" + fmt.Sprint(nodeSel.Labels)
 	}
 	if tg, ok := t.tgs[key]; ok {
 		return tg, nil
@@ -479,7 +479,7 @@ func (t *translator) ingressTargetGroup(m *ingressMember, svcName string, port i
 		tg.Attributes = at
 	}
 	tg.Tags = a.tags("tags")
-	tg.Targets = t.targets(m.ref, ns, svc, sp, targetType, nodeLabels)
+	tg.Targets = t.targets(m.ref, ns, svc, sp, targetType, nodeSel)
 	t.tgs[key] = tg
 	t.stack.AddTargetGroup(tg)
 	return tg, nil

@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/lbkit/lbkit/elb"
 )
@@ -46,6 +47,9 @@ type NodeSelection struct {
 	// target-node-labels annotation, or a TargetGroupBinding's
 	// spec.nodeSelector.matchLabels.
 	Labels map[string]string
+	// Selector, when set, must select the nodes too: a
+	// TargetGroupBinding's spec.nodeSelector with its matchExpressions.
+	Selector labels.Selector
 	// Slices are the EndpointSlices consulted for a Service with
 	// externalTrafficPolicy Local: only nodes named (nodeName) by a ready
 	// endpoint of the Service are kept.
@@ -83,7 +87,7 @@ func (e *NodeError) Error() string {
 // autoscaler taints' job. A metadata.deletionTimestamp is not consulted
 // either (ALBC does not; the node leaves the list once deleted).
 //
-// sel.Labels must all match. For a Service with externalTrafficPolicy
+// sel.Labels must all match, and sel.Selector select the node. For a Service with externalTrafficPolicy
 // Local only nodes running a ready endpoint of the Service are kept (by
 // the endpoints' nodeName in sel.Slices). This is lbkit's choice: ALBC
 // registers every node and lets the health check on healthCheckNodePort
@@ -103,7 +107,8 @@ func NodeTargets(nodes []*corev1.Node, svc *corev1.Service, sp corev1.ServicePor
 	out := make([]NodeTarget, 0, len(nodes))
 	seen := make(map[string]bool, len(nodes))
 	for _, n := range nodes {
-		if n == nil || !nodeSuitable(n) || !hasLabels(n.Labels, sel.Labels) {
+		if n == nil || !nodeSuitable(n) || !hasLabels(n.Labels, sel.Labels) ||
+			(sel.Selector != nil && !sel.Selector.Matches(labels.Set(n.Labels))) {
 			continue
 		}
 		if local != nil && !local[n.Name] {

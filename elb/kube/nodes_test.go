@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/lbkit/lbkit/elb"
 	"github.com/lbkit/lbkit/elb/kube"
@@ -43,6 +44,14 @@ func ready(s corev1.ConditionStatus) func(*corev1.Node) {
 
 func providerID(p string) func(*corev1.Node) {
 	return func(n *corev1.Node) { n.Spec.ProviderID = p }
+}
+
+func mustSelector(s string) labels.Selector {
+	sel, err := labels.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return sel
 }
 
 func iid(n int) string { return fmt.Sprintf("i-%017x", n) }
@@ -94,6 +103,9 @@ func TestNodeTargets(t *testing.T) {
 		{name: "target-node-labels: all must match", nodes: []*corev1.Node{
 			node("a", 1, label("pool", "edge"), label("tier", "1")), node("b", 2, label("pool", "edge")), node("c", 3, label("pool", "core"), label("tier", "1"))},
 			sel: kube.NodeSelection{Labels: map[string]string{"pool": "edge", "tier": "1"}}, want: []string{"a"}},
+		{name: "selector with expressions", nodes: []*corev1.Node{
+			node("a", 1, label("pool", "edge")), node("b", 2, label("pool", "core")), node("c", 3)},
+			sel: kube.NodeSelection{Selector: mustSelector("pool in (edge, gpu)")}, want: []string{"a"}},
 		{name: "same instance twice counts once", nodes: []*corev1.Node{node("a", 1), node("a-again", 1)}, want: []string{"a"}},
 		{name: "excluded node's bad providerID is no error", nodes: []*corev1.Node{node("a", 1, ready(corev1.ConditionFalse), providerID("kind://docker/x")), node("b", 2)}, want: []string{"b"}},
 		{name: "nil nodes skipped", nodes: []*corev1.Node{nil, node("a", 1)}, want: []string{"a"}},
@@ -314,5 +326,34 @@ func TestTranslateIngressNodes(t *testing.T) {
 	want := [][]elb.Target{{{ID: iid(1), Port: 30080}, {ID: iid(2), Port: 30080}}, {{ID: iid(1), Port: 30080}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("target groups' targets %v, want %v", got, want)
+	}
+}
+
+// An instance TargetGroupBinding gets the nodes its spec.nodeSelector
+// selects, on top of the default exclusions.
+func TestTranslateBindingNodes(t *testing.T) {
+	nodes := []*corev1.Node{node("a", 1, label("pool", "edge")), node("b", 2, label("pool", "core")),
+		node("c", 3, label("pool", "edge"), label("node.kubernetes.io/exclude-from-external-load-balancers", ""))}
+	tgb := `apiVersion: elbv2.k8s.aws/v1beta1
+kind: TargetGroupBinding
+metadata: {name: web, namespace: ns}
+spec:
+  targetGroupARN: arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef
+  targetType: instance
+  serviceRef: {name: web, port: 80}
+  nodeSelector:
+    matchExpressions: [{key: pool, operator: In, values: [edge]}]
+`
+	objs, err := kube.Decode([]byte(tgb + "---\n" + webService))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := kube.Translate(objs, kube.Options{Nodes: nodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []elb.Target{{ID: iid(1), Port: 30080}}
+	if len(tr.Bindings) != 1 || !reflect.DeepEqual(tr.Bindings[0].Targets, want) {
+		t.Errorf("bindings %+v, want targets %v", tr.Bindings, want)
 	}
 }

@@ -141,7 +141,7 @@ func (t *translator) service(svc *corev1.Service) {
 		a.get("healthcheck-success-codes")
 	}
 	tgAttrs := a.attributes("target-group-attributes")
-	nodeLabels := t.nodeLabels(a)
+	nodeSel := t.nodeSelection(a)
 
 	t.stack.AddLoadBalancer(lb)
 	for _, sp := range svc.Spec.Ports {
@@ -177,7 +177,7 @@ func (t *translator) service(svc *corev1.Service) {
 			tg.Attributes.ProxyProtocolV2 = true
 		}
 		tg.Tags = lb.Tags
-		tg.Targets = t.targets(ref, svc.Namespace, svc, sp, targetType, nodeLabels)
+		tg.Targets = t.targets(ref, svc.Namespace, svc, sp, targetType, nodeSel)
 		t.stack.AddTargetGroup(tg)
 		lb.AddListener(proto, int(sp.Port), elb.Forward(tg))
 	}

@@ -22,9 +22,9 @@ type EndpointSource interface {
 // targets are the targets of a Service port: for ip target groups the
 // ready endpoints (from Options.Endpoints or the manifest's
 // EndpointSlices); for instance target groups the suitable nodes of
-// Options.Nodes (NodeTargets), narrowed by nodeLabels. Without
+// Options.Nodes (NodeTargets), narrowed by sel. Without
 // Options.Nodes, instance targets are left to the caller.
-func (t *translator) targets(ref ObjectRef, ns string, svc *corev1.Service, sp corev1.ServicePort, tt elb.TargetType, nodeLabels map[string]string) []elb.Target {
+func (t *translator) targets(ref ObjectRef, ns string, svc *corev1.Service, sp corev1.ServicePort, tt elb.TargetType, sel NodeSelection) []elb.Target {
 	if svc == nil {
 		return nil
 	}
@@ -38,7 +38,7 @@ func (t *translator) targets(ref ObjectRef, ns string, svc *corev1.Service, sp c
 		if t.opts.Nodes == nil {
 			return nil
 		}
-		nts, err := NodeTargets(t.opts.Nodes, svc, sp, NodeSelection{Labels: nodeLabels, Slices: t.objs.EndpointSlices})
+		nts, err := NodeTargets(t.opts.Nodes, svc, sp, NodeSelection{Labels: sel.Labels, Selector: sel.Selector, Slices: t.objs.EndpointSlices})
 		if err != nil {
 			t.errs = append(t.errs, fmt.Errorf("%s: Service %s/%s port %d: %w", ref, ns, svc.Name, sp.Port, err))
 			return nil
@@ -52,21 +52,21 @@ func (t *translator) targets(ref ObjectRef, ns string, svc *corev1.Service, sp c
 	return nil
 }
 
-// nodeLabels reads target-node-labels ("k1=v1,k2=v2") when nodes are
+// nodeSelection reads target-node-labels ("k1=v1,k2=v2") when nodes are
 // given; otherwise the key stays unread and is reported as unsupported.
-func (t *translator) nodeLabels(a *annotations) map[string]string {
+func (t *translator) nodeSelection(a *annotations) NodeSelection {
 	if t.opts.Nodes == nil {
-		return nil
+		return NodeSelection{}
 	}
 	ps := a.pairs("target-node-labels")
 	if len(ps) == 0 {
-		return nil
+		return NodeSelection{}
 	}
 	m := make(map[string]string, len(ps))
 	for _, p := range ps {
 		m[p[0]] = p[1]
 	}
-	return m
+	return NodeSelection{Labels: m}
 }
 
 // SliceTargets returns the ready endpoints of a Service port found in

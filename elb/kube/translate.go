@@ -24,7 +24,10 @@ type Options struct {
 	// Nodes, when set, are the cluster's nodes: instance target groups
 	// get the suitable ones as targets (see NodeTargets), honouring
 	// target-node-labels and externalTrafficPolicy Local. A suitable node
-	// without an AWS providerID is then a translation error.
+	// without an AWS providerID is then a translation error. For Local
+	// Services the endpoints' nodes come from the manifest's
+	// EndpointSlices, not from Endpoints (which carries no node names):
+	// without slices such a Service gets no instance targets.
 	Nodes []*corev1.Node
 }
 

@@ -215,3 +215,59 @@ func familyOf(name string) string {
 	}
 	return name
 }
+
+// isCertificateARN reports whether s names a certificate a listener can
+// use: an ACM certificate or an IAM server certificate, in the aws, aws-cn
+// or aws-us-gov partition. Catching a typo here beats AWS's
+// CertificateNotFound after the load balancer exists.
+func isCertificateARN(s string) bool {
+	f := strings.SplitN(s, ":", 6)
+	if len(f) != 6 || f[0] != "arn" || !isDigits(f[4], 12) {
+		return false
+	}
+	switch f[1] {
+	case "aws", "aws-cn", "aws-us-gov":
+	default:
+		return false
+	}
+	switch f[2] {
+	case "acm":
+		id, ok := strings.CutPrefix(f[5], "certificate/")
+		return ok && isRegion(f[3]) && id != "" && strings.Trim(id, "0123456789abcdefABCDEF-") == ""
+	case "iam":
+		name, ok := strings.CutPrefix(f[5], "server-certificate/")
+		return ok && f[3] == "" && name != "" && !strings.HasSuffix(name, "/") && strings.TrimSpace(name) == name
+	}
+	return false
+}
+
+func isDigits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isRegion accepts region names such as us-east-1, cn-north-1,
+// us-gov-west-1: lower-case words, then a number, joined by dashes.
+func isRegion(s string) bool {
+	parts := strings.Split(s, "-")
+	if len(parts) < 3 {
+		return false
+	}
+	last := parts[len(parts)-1]
+	if last == "" || strings.Trim(last, "0123456789") != "" {
+		return false
+	}
+	for _, p := range parts[:len(parts)-1] {
+		if p == "" || strings.Trim(p, "abcdefghijklmnopqrstuvwxyz") != "" {
+			return false
+		}
+	}
+	return true
+}

@@ -331,3 +331,51 @@ func TestBadActionAnnotations(t *testing.T) {
 		})
 	}
 }
+
+// certificate-arn takes ACM and IAM server certificate ARNs in the aws,
+// aws-cn and aws-us-gov partitions; anything else is an AnnotationError
+// that names the key and carries the value.
+func TestCertificateARN(t *testing.T) {
+	const key = kube.IngressPrefix + "certificate-arn"
+	tests := []struct {
+		value string
+		ok    bool
+	}{
+		{"arn:aws:acm:us-east-1:123456789012:certificate/0e1b2c3d-4e5f-6789-abcd-ef0123456789", true},
+		{"arn:aws-cn:acm:cn-north-1:123456789012:certificate/abc", true},
+		{"arn:aws-us-gov:acm:us-gov-west-1:123456789012:certificate/abc", true},
+		{"arn:aws:iam::123456789012:server-certificate/prod/web-2026", true},
+		{"arn:aws:acm:us-east-1:123456789012:certificate/a, arn:aws:iam::123456789012:server-certificate/b", true},
+		{"arn:aws:acm:us-east-1:123456789012:certificate/a,not-an-arn", false},
+		{"0e1b2c3d-4e5f-6789-abcd-ef0123456789", false},
+		{"arn:aws-iso:acm:us-iso-east-1:123456789012:certificate/abc", false},
+		{"arn:aws:acm:us-east-1:12345678901:certificate/abc", false},
+		{"arn:aws:acm:us-east-1:123456789012:certificate/", false},
+		{"arn:aws:acm:us-east-1:123456789012:certificate/xyz", false},
+		{"arn:aws:acm::123456789012:certificate/abc", false},
+		{"arn:aws:acm:US-EAST-1:123456789012:certificate/abc", false},
+		{"arn:aws:acm:us-east-1:123456789012:private-ca/abc", false},
+		{"arn:aws:iam:us-east-1:123456789012:server-certificate/web", false},
+		{"arn:aws:iam::123456789012:role/web", false},
+		{"arn:aws:s3:::bucket", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.value, func(t *testing.T) {
+			ann := map[string]string{key: tc.value}
+			_, err := translateDocs(t, ingressYAML("certs", ann), webService)
+			if tc.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ae *kube.AnnotationError
+			if !errors.As(err, &ae) || ae.Key != key || ae.Value != tc.value || !errors.Is(err, kube.ErrTranslate) {
+				t.Fatalf("Translate = %v, want an AnnotationError on %s with value %q", err, key, tc.value)
+			}
+			if !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "not an ACM certificate ARN") {
+				t.Errorf("error %q does not name the key and say why", err)
+			}
+		})
+	}
+}

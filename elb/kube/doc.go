@@ -25,7 +25,14 @@
 // Cognito/OIDC auth, frontend NLB, …) are reported in
 // [Translation.Unsupported] by key, never silently ignored.
 //
-// Targets of ip target groups come from EndpointSlices (ready endpoints);
+// Targets of ip target groups come from EndpointSlices (ready endpoints).
+// Targets of instance target groups come from the cluster's nodes when
+// [Options.Nodes] gives them ([NodeTargets]: Ready nodes not excluded from
+// load balancers nor being removed by an autoscaler, on the NodePort, the
+// EC2 instance ID read from spec.providerID; target-node-labels and
+// externalTrafficPolicy Local narrow them); without nodes they are left
+// to the caller. certificate-arn values must be ACM or IAM server
+// certificate ARNs.
 // [Binder] keeps a TargetGroupBinding's target group registered with a
 // Service's ready endpoints through elb/provision.
 //

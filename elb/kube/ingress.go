@@ -55,7 +55,7 @@ var unsupportedIngress = map[string]string{
 	"frontend-nlb-tags":                                  "frontend NLBs are not modelled",
 	"frontend-nlb-eip-allocations":                       "frontend NLBs are not modelled",
 	"frontend-nlb-attributes":                            "frontend NLBs are not modelled",
-	"target-node-labels":                                 "node selection for instance targets is not modelled",
+	"target-node-labels":                                 "applies only when Options.Nodes supplies the nodes",
 	"multi-cluster-target-group":                         "multi-cluster target groups are not modelled",
 	"target-control-port":                                "target control ports are not modelled",
 	"auth-type":                                          "authentication from annotations (Cognito/OIDC) is not mapped",
@@ -216,6 +216,13 @@ func (t *translator) ingressGroup(key string, ms []*ingressMember) {
 	nextPriority := map[int]int{}
 	for _, m := range ms {
 		certs := m.ann.list("certificate-arn")
+		for _, c := range certs {
+			if !isCertificateARN(c) {
+				m.ann.fail("certificate-arn", m.ing.Annotations[IngressPrefix+"certificate-arn"], "%q is not an ACM certificate ARN (arn:PARTITION:acm:REGION:ACCOUNT:certificate/ID) or IAM server certificate ARN (arn:PARTITION:iam::ACCOUNT:server-certificate/NAME); partition aws, aws-cn or aws-us-gov", c)
+				certs = nil
+				break
+			}
+		}
 		ports := []listenPort{{elb.ProtocolHTTP, 80}}
 		if len(certs) > 0 {
 			ports = []listenPort{{elb.ProtocolHTTPS, 443}}
@@ -427,7 +434,12 @@ func (t *translator) ingressTargetGroup(m *ingressMember, svcName string, port i
 	if err != nil {
 		return nil, fmt.Errorf("%s: backend %s:%s: %w", m.ref, svcName, port.String(), err)
 	}
+	nodeSel := t.nodeSelection(a)
 	key := fmt.Sprintf("%s/%s:%s %s %s %s", ns, svcName, port.String(), targetType, proto, version)
+	if len(nodeSel.Labels) > 0 {
+		// Different node selections are different target groups.
+		key += " nodes:" + fmt.Sprint(nodeSel.Labels)
+	}
 	if tg, ok := t.tgs[key]; ok {
 		return tg, nil
 	}
@@ -467,7 +479,7 @@ func (t *translator) ingressTargetGroup(m *ingressMember, svcName string, port i
 		tg.Attributes = at
 	}
 	tg.Tags = a.tags("tags")
-	tg.Targets = t.targets(ns, svc, sp, targetType)
+	tg.Targets = t.targets(m.ref, ns, svc, sp, targetType, nodeSel)
 	t.tgs[key] = tg
 	t.stack.AddTargetGroup(tg)
 	return tg, nil

@@ -37,7 +37,7 @@ var unsupportedService = map[string]string{
 	"enable-tcp-udp-listener":                  "TCP_UDP listeners from annotations are not mapped yet",
 	"quic-enabled-ports":                       "QUIC is not modelled",
 	"quic-enabled-containers":                  "QUIC is not modelled",
-	"target-node-labels":                       "node selection for instance targets is not modelled",
+	"target-node-labels":                       "applies only when Options.Nodes supplies the nodes",
 	"multi-cluster-target-group":               "multi-cluster target groups are not modelled",
 	"minimum-load-balancer-capacity":           "capacity reservations are not modelled",
 	"access-log-enabled":                       "deprecated: use aws-load-balancer-attributes",
@@ -141,6 +141,7 @@ func (t *translator) service(svc *corev1.Service) {
 		a.get("healthcheck-success-codes")
 	}
 	tgAttrs := a.attributes("target-group-attributes")
+	nodeSel := t.nodeSelection(a)
 
 	t.stack.AddLoadBalancer(lb)
 	for _, sp := range svc.Spec.Ports {
@@ -176,7 +177,7 @@ func (t *translator) service(svc *corev1.Service) {
 			tg.Attributes.ProxyProtocolV2 = true
 		}
 		tg.Tags = lb.Tags
-		tg.Targets = t.targets(svc.Namespace, svc, sp, targetType)
+		tg.Targets = t.targets(ref, svc.Namespace, svc, sp, targetType, nodeSel)
 		t.stack.AddTargetGroup(tg)
 		lb.AddListener(proto, int(sp.Port), elb.Forward(tg))
 	}

@@ -190,7 +190,9 @@ type Binding struct {
 	TargetGroupName string
 	// TargetType is the binding's, or empty for the target group's own.
 	TargetType TargetType
-	// Targets are the Service port's ready endpoints (ip targets).
+	// Targets are the Service port's ready endpoints (ip targets), or
+	// for an instance binding the suitable nodes of Options.Nodes that
+	// spec.nodeSelector selects (none without Options.Nodes).
 	Targets []elb.Target
 	// Source is the binding itself, for status updates.
 	Source *TargetGroupBinding
@@ -217,7 +219,18 @@ func (t *translator) binding(b *TargetGroupBinding) (Binding, bool) {
 		return Binding{}, false
 	}
 	if out.TargetType != TargetTypeInstance {
-		out.Targets = t.targets(b.Namespace, svc, sp, "ip")
+		out.Targets = t.targets(ref, b.Namespace, svc, sp, "ip", NodeSelection{})
+		return out, true
 	}
+	sel := NodeSelection{}
+	if b.Spec.NodeSelector != nil {
+		s, err := metav1.LabelSelectorAsSelector(b.Spec.NodeSelector)
+		if err != nil {
+			t.errs = append(t.errs, fmt.Errorf("%s: spec.nodeSelector: %w", ref, err))
+			return Binding{}, false
+		}
+		sel.Selector = s
+	}
+	out.Targets = t.targets(ref, b.Namespace, svc, sp, elb.TargetTypeInstance, sel)
 	return out, true
 }

@@ -1,6 +1,8 @@
 package kube
 
 import (
+	"fmt"
+
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -19,16 +21,52 @@ type EndpointSource interface {
 
 // targets are the targets of a Service port: for ip target groups the
 // ready endpoints (from Options.Endpoints or the manifest's
-// EndpointSlices); instance targets need node IDs, which manifests do not
-// carry, so they are left to the caller.
-func (t *translator) targets(ns string, svc *corev1.Service, sp corev1.ServicePort, tt elb.TargetType) []elb.Target {
-	if tt != elb.TargetTypeIP || svc == nil {
+// EndpointSlices); for instance target groups the suitable nodes of
+// Options.Nodes (NodeTargets), narrowed by sel. Without
+// Options.Nodes, instance targets are left to the caller.
+func (t *translator) targets(ref ObjectRef, ns string, svc *corev1.Service, sp corev1.ServicePort, tt elb.TargetType, sel NodeSelection) []elb.Target {
+	if svc == nil {
 		return nil
 	}
-	if t.opts.Endpoints != nil {
-		return t.opts.Endpoints.Endpoints(ns, svc.Name, sp)
+	switch tt {
+	case elb.TargetTypeIP:
+		if t.opts.Endpoints != nil {
+			return t.opts.Endpoints.Endpoints(ns, svc.Name, sp)
+		}
+		return SliceTargets(t.objs.EndpointSlices, svc, sp)
+	case elb.TargetTypeInstance:
+		if t.opts.Nodes == nil {
+			return nil
+		}
+		nts, err := NodeTargets(t.opts.Nodes, svc, sp, NodeSelection{Labels: sel.Labels, Selector: sel.Selector, Slices: t.objs.EndpointSlices})
+		if err != nil {
+			t.errs = append(t.errs, fmt.Errorf("%s: Service %s/%s port %d: %w", ref, ns, svc.Name, sp.Port, err))
+			return nil
+		}
+		out := make([]elb.Target, len(nts))
+		for i, nt := range nts {
+			out[i] = nt.Target
+		}
+		return out
 	}
-	return SliceTargets(t.objs.EndpointSlices, svc, sp)
+	return nil
+}
+
+// nodeSelection reads target-node-labels ("k1=v1,k2=v2") when nodes are
+// given; otherwise the key stays unread and is reported as unsupported.
+func (t *translator) nodeSelection(a *annotations) NodeSelection {
+	if t.opts.Nodes == nil {
+		return NodeSelection{}
+	}
+	ps := a.pairs("target-node-labels")
+	if len(ps) == 0 {
+		return NodeSelection{}
+	}
+	m := make(map[string]string, len(ps))
+	for _, p := range ps {
+		m[p[0]] = p[1]
+	}
+	return NodeSelection{Labels: m}
 }
 
 // SliceTargets returns the ready endpoints of a Service port found in

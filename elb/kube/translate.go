@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/lbkit/lbkit/elb"
 )
 
@@ -19,6 +21,14 @@ type Options struct {
 	// Endpoints, when set, supplies the targets of a Service port instead
 	// of the manifest's EndpointSlices.
 	Endpoints EndpointSource
+	// Nodes, when set, are the cluster's nodes: instance target groups
+	// get the suitable ones as targets (see NodeTargets), honouring
+	// target-node-labels and externalTrafficPolicy Local. A suitable node
+	// without an AWS providerID is then a translation error. For Local
+	// Services the endpoints' nodes come from the manifest's
+	// EndpointSlices, not from Endpoints (which carries no node names):
+	// without slices such a Service gets no instance targets.
+	Nodes []*corev1.Node
 }
 
 // Translation is what a set of objects asks for.

@@ -67,6 +67,22 @@ type Config struct {
 	// it is removed (0 s – 3600 s); it ends early when no requests are in
 	// flight (see [Monitor.Drained]).
 	DeregistrationDelay time.Duration
+	// KeepUnhealthyConnections is NLB's
+	// target_health_state.unhealthy.connection_termination.enabled = false
+	// (inverted so that the zero value is AWS's default, true): the load
+	// balancer keeps a target's established connections when it turns
+	// unhealthy instead of terminating them. With an UnhealthyDrainingInterval,
+	// a healthy target that fails goes to unhealthy.draining first.
+	KeepUnhealthyConnections bool
+	// UnhealthyDrainingInterval is NLB's
+	// target_health_state.unhealthy.draining_interval_seconds (0 s –
+	// 360000 s, default 0): how long a target that turned unhealthy stays
+	// unhealthy.draining — no new connections, established ones kept, still
+	// checked, back to healthy after HealthyThreshold successes — before it
+	// becomes unhealthy (and the load balancer terminates its connections).
+	// AWS accepts a non-zero value only with KeepUnhealthyConnections. A
+	// change applies to targets that turn unhealthy afterwards.
+	UnhealthyDrainingInterval time.Duration
 }
 
 // AWS ranges (CreateTargetGroup, ModifyTargetGroup and
@@ -79,6 +95,10 @@ const (
 	MinThreshold           = 2
 	MaxThreshold           = 10
 	MaxDeregistrationDelay = 3600 * time.Second
+	// MaxUnhealthyDrainingInterval is
+	// target_health_state.unhealthy.draining_interval_seconds' maximum. It
+	// is not a [Limits] field: it bounds an attribute, not probing.
+	MaxUnhealthyDrainingInterval = 360000 * time.Second
 )
 
 // DefaultDeregistrationDelay is deregistration_delay.timeout_seconds' default.
@@ -214,6 +234,15 @@ func (c Config) ValidateWithin(l Limits) error {
 	}
 	if c.DeregistrationDelay < 0 || c.DeregistrationDelay > l.MaxDeregistrationDelay {
 		bad("DeregistrationDelay", c.DeregistrationDelay, "must be between 0s and %v", l.MaxDeregistrationDelay)
+	}
+	if c.UnhealthyDrainingInterval < 0 || c.UnhealthyDrainingInterval > MaxUnhealthyDrainingInterval {
+		bad("UnhealthyDrainingInterval", c.UnhealthyDrainingInterval, "must be between 0s and %v", MaxUnhealthyDrainingInterval)
+	} else if l.WholeSeconds && c.UnhealthyDrainingInterval%time.Second != 0 {
+		bad("UnhealthyDrainingInterval", c.UnhealthyDrainingInterval, "must be a whole number of seconds")
+	} else if c.UnhealthyDrainingInterval > 0 && !c.KeepUnhealthyConnections {
+		// AWS: the draining interval can only be set when
+		// unhealthy.connection_termination.enabled is false.
+		bad("UnhealthyDrainingInterval", c.UnhealthyDrainingInterval, "requires KeepUnhealthyConnections (connection termination disabled)")
 	}
 	switch c.Protocol {
 	case HTTP, HTTPS:

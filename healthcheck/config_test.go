@@ -62,6 +62,22 @@ func TestValidate(t *testing.T) {
 		{"matcher syntax", func(c *Config) { c.Matcher = "2xx" }, []string{"Matcher"}},
 		{"grpc matcher", func(c *Config) { c.Protocol, c.Path, c.Matcher = GRPC, "", "100" }, []string{"Matcher"}},
 		{"deregistration delay", func(c *Config) { c.DeregistrationDelay = 3601 * time.Second }, []string{"DeregistrationDelay"}},
+		{"unhealthy draining interval", func(c *Config) {
+			c.KeepUnhealthyConnections, c.UnhealthyDrainingInterval = true, 360000*time.Second
+		}, nil},
+		{"unhealthy draining interval too long", func(c *Config) {
+			c.KeepUnhealthyConnections, c.UnhealthyDrainingInterval = true, 360001*time.Second
+		}, []string{"UnhealthyDrainingInterval"}},
+		{"unhealthy draining interval negative", func(c *Config) {
+			c.KeepUnhealthyConnections, c.UnhealthyDrainingInterval = true, -time.Second
+		}, []string{"UnhealthyDrainingInterval"}},
+		{"unhealthy draining interval fractional", func(c *Config) {
+			c.KeepUnhealthyConnections, c.UnhealthyDrainingInterval = true, 1500*time.Millisecond
+		}, []string{"UnhealthyDrainingInterval"}},
+		{"unhealthy draining interval needs termination disabled", func(c *Config) {
+			c.UnhealthyDrainingInterval = time.Minute
+		}, []string{"UnhealthyDrainingInterval"}},
+		{"keep connections without interval", func(c *Config) { c.KeepUnhealthyConnections = true }, nil},
 		{"several", func(c *Config) { c.Interval = 0; c.HealthyThreshold = 0 }, []string{"Interval", "Timeout", "HealthyThreshold"}},
 		{"disabled still validated", func(c *Config) { c.Disabled = true; c.UnhealthyThreshold = 1 }, []string{"UnhealthyThreshold"}},
 	}

@@ -8,9 +8,12 @@
 // target is initial until one check passes (healthy) or UnhealthyThreshold
 // fail (unhealthy); HealthyThreshold consecutive successes make an unhealthy
 // target healthy again and UnhealthyThreshold consecutive failures make a
-// healthy one unhealthy. States, reason codes and descriptions carry AWS's
-// names ([StateHealthy], [ReasonTimeout], ...) so that DescribeTargetHealth
-// can report them as they are. Deregistered targets drain for the
+// healthy one unhealthy — or, on an NLB target group with connection
+// termination disabled and a draining interval
+// (Config.KeepUnhealthyConnections, Config.UnhealthyDrainingInterval),
+// unhealthy.draining for that interval first. States, reason codes and
+// descriptions carry AWS's names ([StateHealthy], [ReasonTimeout], ...) so
+// that DescribeTargetHealth can report them as they are. Deregistered targets drain for the
 // deregistration delay, or until [Monitor.Drained]; a target group that no
 // load balancer uses leaves its targets unused; disabled checks leave them
 // unavailable (and routable, as ELB does).
@@ -42,6 +45,7 @@
 // target is healthy, Snapshot.Available is empty and the caller decides
 // (ELB routes to every registered target then; [Snapshot.Registered] gives
 // them). It does not resolve names: targets are addresses. It does not
-// enter NLB's unhealthy.draining state on its own. The API is v0 and
+// hold or close connections: a proxy follows the unhealthy.draining and
+// unhealthy transitions to keep or terminate them. The API is v0 and
 // experimental: fields and functions may be added.
 package healthcheck

@@ -135,3 +135,21 @@ func ExampleMonitor_Report() {
 	// unavailable ejected: true
 	// [10.0.0.2:8080]
 }
+
+// An NLB target group that keeps an unhealthy target's connections for ten
+// minutes: a target that fails its checks is unhealthy.draining (no new
+// connections) for that long, then unhealthy. AWS accepts a draining
+// interval only with connection termination disabled.
+func ExampleConfig_unhealthyDraining() {
+	cfg := healthcheck.DefaultNLBConfig(healthcheck.TCP)
+	cfg.UnhealthyDrainingInterval = 10 * time.Minute
+	var ce *healthcheck.ConfigError
+	if errors.As(cfg.Validate(), &ce) {
+		fmt.Println(ce.Field+":", ce.Reason)
+	}
+	cfg.KeepUnhealthyConnections = true // connection_termination.enabled=false
+	fmt.Println(cfg.Validate())
+	// Output:
+	// UnhealthyDrainingInterval: requires KeepUnhealthyConnections (connection termination disabled)
+	// <nil>
+}

@@ -98,7 +98,9 @@ type entry struct {
 	h        TargetHealth
 	succ     int       // consecutive successful probes
 	fail     int       // consecutive failed probes
-	next     time.Time // when due (probe, or end of draining)
+	next     time.Time // when due (probe, or end of draining or unhealthy.draining)
+	probeAt  time.Time // next probe while unhealthy.draining (next may be drainEnd)
+	drainEnd time.Time // when unhealthy.draining becomes unhealthy
 	index    int       // in Monitor.due; -1 if not scheduled
 	inFlight bool
 	gen      uint32 // bumped on (re)registration; stale probe results are dropped
@@ -508,6 +510,13 @@ func (m *Monitor) schedule(ctx context.Context, work chan<- *probe) {
 				m.removeLocked(e, now)
 				continue
 			}
+			if e.h.State == StateUnhealthyDraining {
+				m.endUnhealthyDrainingLocked(e, now)
+				if e.probeAt.After(now) {
+					m.scheduleLocked(e, e.probeAt) // woken for drainEnd only
+					continue
+				}
+			}
 			e.inFlight = true
 			batch = append(batch, &probe{e: e, target: e.h.Target, gen: e.gen, checker: m.checker, timeout: m.cfg.Timeout, due: e.next})
 		}
@@ -585,8 +594,25 @@ func (m *Monitor) finish(p *probe, err error) {
 	if next.Before(now) {
 		next = now
 	}
-	if e.h.State == StateInitial || e.h.State == StateHealthy || e.h.State == StateUnhealthy {
+	switch e.h.State {
+	case StateInitial, StateHealthy, StateUnhealthy:
 		m.scheduleLocked(e, next)
+	case StateUnhealthyDraining:
+		m.endUnhealthyDrainingLocked(e, now)
+		e.probeAt = next
+		if e.h.State == StateUnhealthyDraining && e.drainEnd.Before(next) {
+			m.scheduleLocked(e, e.drainEnd)
+		} else {
+			m.scheduleLocked(e, next)
+		}
+	}
+}
+
+// endUnhealthyDrainingLocked moves e from unhealthy.draining to unhealthy,
+// keeping its reason, once its draining interval is over.
+func (m *Monitor) endUnhealthyDrainingLocked(e *entry, now time.Time) {
+	if e.h.State == StateUnhealthyDraining && !now.Before(e.drainEnd) {
+		m.setHealthDescLocked(e, StateUnhealthy, e.h.Reason, e.h.Description, now)
 	}
 }
 
@@ -597,7 +623,7 @@ func (m *Monitor) applyLocked(e *entry, err error, now time.Time) {
 		e.succ++
 		switch {
 		case e.h.State == StateInitial,
-			e.h.State == StateUnhealthy && e.succ >= m.cfg.HealthyThreshold:
+			(e.h.State == StateUnhealthy || e.h.State == StateUnhealthyDraining) && e.succ >= m.cfg.HealthyThreshold:
 			m.setHealthLocked(e, StateHealthy, "", now)
 		}
 		if m.outlier != nil {
@@ -616,11 +642,20 @@ func (m *Monitor) applyLocked(e *entry, err error, now time.Time) {
 			m.setHealthLocked(e, StateInitial, ReasonInitialHealthChecking, now)
 		}
 	case StateHealthy:
-		if e.fail >= m.cfg.UnhealthyThreshold {
+		if e.fail < m.cfg.UnhealthyThreshold {
+			break
+		}
+		if m.cfg.KeepUnhealthyConnections && m.cfg.UnhealthyDrainingInterval > 0 {
+			// NLB: no new connections, established ones kept for the
+			// draining interval. Only a target that was healthy has any;
+			// an initial one goes straight to unhealthy.
+			e.drainEnd = now.Add(m.cfg.UnhealthyDrainingInterval)
+			m.setHealthDescLocked(e, StateUnhealthyDraining, reason, desc, now)
+		} else {
 			m.setHealthDescLocked(e, StateUnhealthy, reason, desc, now)
 		}
-	case StateUnhealthy:
-		m.setHealthDescLocked(e, StateUnhealthy, reason, desc, now) // reason may change
+	case StateUnhealthy, StateUnhealthyDraining:
+		m.setHealthDescLocked(e, e.h.State, reason, desc, now) // reason may change
 	}
 }
 

@@ -441,3 +441,129 @@ func TestBoundedConcurrencyAndJitter(t *testing.T) {
 		t.Fatalf("%d healthy of %d", s.Count(StateHealthy), n)
 	}
 }
+
+// TestUnhealthyDraining runs NLB's unhealthy.draining on a fake clock: a
+// checker whose answers the test sets, an interval of 10 s and a draining
+// interval of 25 s.
+func TestUnhealthyDraining(t *testing.T) {
+	const (
+		ok   = true
+		fail = false
+	)
+	H, U, D := StateHealthy, StateUnhealthy, StateUnhealthyDraining
+	type step struct {
+		probe   bool          // result of the probe this step runs (if advance is an interval)
+		advance time.Duration // clock advance before looking; 10 s runs one probe
+		want    State
+	}
+	tests := []struct {
+		name     string
+		keep     bool
+		draining time.Duration
+		steps    []step
+	}{
+		{
+			name: "termination enabled: straight to unhealthy",
+			keep: false,
+			steps: []step{
+				{fail, 10 * time.Second, H}, {fail, 10 * time.Second, U},
+			},
+		},
+		{
+			name: "termination disabled without interval: straight to unhealthy",
+			keep: true,
+			steps: []step{
+				{fail, 10 * time.Second, H}, {fail, 10 * time.Second, U},
+			},
+		},
+		{
+			name: "draining interval ends between probes",
+			keep: true, draining: 25 * time.Second,
+			steps: []step{
+				{fail, 10 * time.Second, H}, {fail, 10 * time.Second, D},
+				{fail, 10 * time.Second, D}, {fail, 10 * time.Second, D},
+				{fail, 5 * time.Second, U}, // 25 s after the transition, no probe
+				{fail, 5 * time.Second, U},
+			},
+		},
+		{
+			name: "recovers during draining after the healthy threshold",
+			keep: true, draining: 25 * time.Second,
+			steps: []step{
+				{fail, 10 * time.Second, H}, {fail, 10 * time.Second, D},
+				{ok, 10 * time.Second, D}, {ok, 10 * time.Second, H},
+				{ok, 30 * time.Second, H}, // the old deadline passes unnoticed
+			},
+		},
+		{
+			name: "draining interval ends on a probe",
+			keep: true, draining: 20 * time.Second,
+			steps: []step{
+				{fail, 10 * time.Second, H}, {fail, 10 * time.Second, D},
+				{fail, 10 * time.Second, D}, {fail, 10 * time.Second, U},
+				{ok, 10 * time.Second, U}, {ok, 10 * time.Second, H},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var result atomic.Bool
+			result.Store(true)
+			checker := CheckerFunc(func(context.Context, Target) error {
+				if result.Load() {
+					return nil
+				}
+				return &CheckError{Reason: ReasonTimeout, Description: ReasonTimeout.Description()}
+			})
+			cfg := DefaultNLBConfig(TCP)
+			cfg.Interval, cfg.HealthyThreshold, cfg.UnhealthyThreshold = 10*time.Second, 2, 2
+			cfg.KeepUnhealthyConnections, cfg.UnhealthyDrainingInterval = tc.keep, tc.draining
+			h := startMonitor(t, cfg, Options{Checker: checker})
+			rec := &recorder{}
+			h.m.Subscribe(rec.add)
+			tg := Target{Addr: "192.0.2.1:80"}
+			h.m.Register(tg)
+			h.waitProbes(1)
+			if got := h.m.Health(tg).State; got != H {
+				t.Fatalf("after registration: %s", got)
+			}
+			var elapsed time.Duration // since the first probe
+			for i, s := range tc.steps {
+				result.Store(s.probe)
+				n := h.m.probed.Load()
+				h.clk.Advance(s.advance)
+				if elapsed += s.advance; elapsed%cfg.Interval == 0 {
+					h.waitProbes(n + 1)
+				}
+				waitFor(t, fmt.Sprintf("step %d: %s", i, s.want), func() bool { return h.m.Health(tg).State == s.want })
+				got := h.m.Health(tg)
+				if got.State != H && (got.Reason != ReasonTimeout || got.Description != "Request timed out") {
+					t.Fatalf("step %d: %s/%s %q, want the failing check's reason", i, got.State, got.Reason, got.Description)
+				}
+				if got.State == D {
+					if got.Available() {
+						t.Fatalf("step %d: an unhealthy.draining target is available", i)
+					}
+					if snap := h.m.Snapshot(); len(snap.Registered()) != 1 {
+						t.Fatalf("step %d: an unhealthy.draining target is not registered", i)
+					}
+				}
+			}
+			if tc.draining > 0 {
+				waitFor(t, "events", func() bool {
+					for _, ev := range rec.events() {
+						if ev.Old.State == D && ev.New.State != D {
+							return true
+						}
+					}
+					return false
+				})
+				for _, ev := range rec.events() {
+					if ev.New.State == D && ev.Old.State != H && ev.Old.State != D {
+						t.Fatalf("entered unhealthy.draining from %s", ev.Old.State)
+					}
+				}
+			}
+		})
+	}
+}

@@ -21,9 +21,13 @@ const (
 	// StateUnhealthy: the target failed UnhealthyThreshold consecutive
 	// checks (or never passed one since registration).
 	StateUnhealthy State = "unhealthy"
-	// StateUnhealthyDraining: NLB's state for an unhealthy target whose
-	// connections are kept open. Defined for DescribeTargetHealth fidelity;
-	// the Monitor does not enter it on its own.
+	// StateUnhealthyDraining: NLB's state for a target that failed its
+	// checks while connection termination is disabled
+	// (Config.KeepUnhealthyConnections) and a draining interval is set: it
+	// gets no new connections, keeps its established ones, and is still
+	// checked. It becomes healthy again after HealthyThreshold successes,
+	// or unhealthy when Config.UnhealthyDrainingInterval ends. Its reason is
+	// the failing check's, as for unhealthy.
 	StateUnhealthyDraining State = "unhealthy.draining"
 	// StateUnused: the target is not registered, or its target group is
 	// not in use by a load balancer. It receives no traffic and is not

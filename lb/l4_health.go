@@ -70,6 +70,13 @@ type UnhealthyPolicy struct {
 	DrainingInterval time.Duration
 }
 
+// When the target group's health check sets
+// healthcheck.Config.KeepUnhealthyConnections and UnhealthyDrainingInterval,
+// its monitor reports NLB's unhealthy.draining state itself: the listener
+// keeps the target's connections while it lasts and resets them when it
+// ends in unhealthy, whatever its UnhealthyPolicy says (the policy still
+// applies to targets that turn unhealthy without draining, and to ejections).
+
 // l4UnhealthyWatch resets the connections of targets that become
 // unhealthy, per policy, until stop is called. It follows the group's
 // health monitor; without health checks it does nothing. While the group
@@ -88,7 +95,12 @@ type l4UnhealthyWatch struct {
 
 func watchUnhealthy(tg *TargetGroup, policy UnhealthyPolicy, reset func(string) int, log func(string, int)) (stop func()) {
 	m := tg.HealthMonitor()
-	if m == nil || (policy.KeepConnections && policy.DrainingInterval <= 0) {
+	monitorDrains := false
+	if m != nil {
+		c := m.Config()
+		monitorDrains = c.KeepUnhealthyConnections && c.UnhealthyDrainingInterval > 0
+	}
+	if m == nil || (policy.KeepConnections && policy.DrainingInterval <= 0 && !monitorDrains) {
 		return func() {}
 	}
 	w := &l4UnhealthyWatch{tg: tg, policy: policy, reset: reset, log: log, timers: map[string]*time.Timer{}}
@@ -109,13 +121,17 @@ func (w *l4UnhealthyWatch) onUpdate(u healthcheck.Update) {
 		addr := e.New.Target.Addr
 		unhealthy := e.New.State == healthcheck.StateUnhealthy || e.New.Ejected
 		if !unhealthy {
+			// unhealthy.draining included: the health monitor itself keeps
+			// the target's connections for its UnhealthyDrainingInterval.
 			w.cancelTimer(addr)
 			continue
 		}
 		if e.Old.State == e.New.State && e.Old.Ejected == e.New.Ejected {
 			continue
 		}
-		if !w.policy.KeepConnections {
+		if !w.policy.KeepConnections || e.Old.State == healthcheck.StateUnhealthyDraining {
+			// The monitor's unhealthy.draining is over: NLB terminates
+			// the connections then, whatever the listener's policy.
 			w.resetIfUnhealthy(addr)
 			continue
 		}

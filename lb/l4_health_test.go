@@ -169,6 +169,64 @@ func TestL4UnhealthyConnectionTermination(t *testing.T) {
 	}
 }
 
+// TestL4UnhealthyDrainingFromMonitor: with the health check's
+// KeepUnhealthyConnections and UnhealthyDrainingInterval (NLB's
+// connection_termination.enabled=false, draining_interval_seconds), a
+// failing target is unhealthy.draining — no new connections, its
+// established one kept — and its connection is reset once it is unhealthy.
+func TestL4UnhealthyDrainingFromMonitor(t *testing.T) {
+	a := startL4Target(t, echoHandler)
+	b := startL4Target(t, echoHandler)
+	hc, limits := fastHealth(healthcheck.TCP)
+	// Long enough to check the kept connection on a loaded machine.
+	hc.KeepUnhealthyConnections, hc.UnhealthyDrainingInterval = true, 2*time.Second
+	tg := newTestTG(t, TargetGroupConfig{HealthCheck: hc, HealthOptions: healthcheck.Options{Limits: limits}}, a.addr, b.addr)
+	waitFor(t, 10*time.Second, "both targets healthy", func() bool {
+		return healthOf(tg, a.addr) == HealthHealthy && healthOf(tg, b.addr) == HealthHealthy
+	})
+	p := &TCPProxy{TargetGroup: tg} // default policy: terminate
+	addr := serveTCP(t, p)
+	var onA *net.TCPConn
+	for i := 0; onA == nil && i < 200; i++ {
+		c := dialTCP(t, addr)
+		defer c.Close()
+		echoOnce(t, c)
+		if p.ActiveConns(a.addr) > 0 {
+			onA = c
+		}
+	}
+	if onA == nil {
+		t.Fatal("no connection landed on target a")
+	}
+	state := func() healthcheck.State { return tg.HealthMonitor().Health(healthcheck.Target{Addr: a.addr}).State }
+	a.ln.Close()
+	waitFor(t, 10*time.Second, "target a unhealthy.draining", func() bool { return state() == healthcheck.StateUnhealthyDraining })
+	if healthOf(tg, a.addr) != HealthUnhealthy {
+		t.Fatalf("unhealthy.draining target is %v to the group", healthOf(tg, a.addr))
+	}
+	echoOnce(t, onA) // kept while draining
+	if state() != healthcheck.StateUnhealthyDraining {
+		t.Skip("draining ended before the kept connection was checked (loaded machine)")
+	}
+	if p.ActiveConns(a.addr) != 1 {
+		t.Fatal("connection to the unhealthy.draining target was closed")
+	}
+	for range 20 { // no new connections go to a
+		c := dialTCP(t, addr)
+		echoOnce(t, c)
+		c.Close()
+	}
+	if n := p.ActiveConns(a.addr); n > 1 {
+		t.Fatalf("%d connections on the unhealthy.draining target", n)
+	}
+	waitFor(t, 10*time.Second, "target a unhealthy", func() bool { return state() == healthcheck.StateUnhealthy })
+	waitFor(t, 10*time.Second, "a's connection to be reset", func() bool { return p.ActiveConns(a.addr) == 0 })
+	onA.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := onA.Read(make([]byte, 1)); err == nil {
+		t.Fatal("read on a reset connection succeeded")
+	}
+}
+
 func echoOnce(t *testing.T, c *net.TCPConn) {
 	t.Helper()
 	c.SetDeadline(time.Now().Add(5 * time.Second))

@@ -179,7 +179,7 @@ func TestL4UnhealthyDrainingFromMonitor(t *testing.T) {
 	b := startL4Target(t, echoHandler)
 	hc, limits := fastHealth(healthcheck.TCP)
 	// Long enough to check the kept connection on a loaded machine.
-	hc.KeepUnhealthyConnections, hc.UnhealthyDrainingInterval = true, 2*time.Second
+	hc.KeepUnhealthyConnections, hc.UnhealthyDrainingInterval = true, 5*time.Second
 	tg := newTestTG(t, TargetGroupConfig{HealthCheck: hc, HealthOptions: healthcheck.Options{Limits: limits}}, a.addr, b.addr)
 	waitFor(t, 10*time.Second, "both targets healthy", func() bool {
 		return healthOf(tg, a.addr) == HealthHealthy && healthOf(tg, b.addr) == HealthHealthy
